@@ -1,0 +1,155 @@
+"""One typed, frozen Settings: finops.toml < FINOPS_* environment < flags the user typed."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from finops.errors import ConfigError
+
+CONFIG_NAME = "finops.toml"
+DEFAULT_DATABASE = "finops.duckdb"
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """DuckDB resource settings; unset means DuckDB's own default."""
+
+    memory_limit: str | None = None
+    threads: int | None = None
+    temp_directory: Path | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything finops reads from its configuration."""
+
+    database: Path = Path(DEFAULT_DATABASE)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    config_path: Path | None = None
+
+
+# Environment variables and the Settings field each one overrides (dotted for nested tables).
+ENVIRONMENT = {
+    "FINOPS_DB": "database",
+    "FINOPS_MEMORY_LIMIT": "store.memory_limit",
+    "FINOPS_THREADS": "store.threads",
+    "FINOPS_TEMP_DIRECTORY": "store.temp_directory",
+}
+
+STARTER = """\
+# finops configuration. Keys not listed here are rejected, so a typo cannot go unnoticed.
+# Precedence: this file < FINOPS_* environment variables < command-line flags.
+
+# The DuckDB store. A relative path is relative to this file. FINOPS_DB or --db override it.
+database = "finops.duckdb"
+
+[store]
+# DuckDB memory limit; large months spill to temp_directory instead of failing.
+# memory_limit = "8GB"
+# threads = 2
+# temp_directory = ".finops-tmp"
+"""
+
+
+def load(
+    config_path: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    environ: typing.Mapping[str, str] | None = None,
+) -> Settings:
+    """Read finops.toml (explicit path, FINOPS_CONFIG, or ./finops.toml), then env, then overrides."""
+    env = os.environ if environ is None else environ
+    explicit = config_path or (Path(env["FINOPS_CONFIG"]) if env.get("FINOPS_CONFIG") else None)
+    path = explicit or Path(CONFIG_NAME)
+    settings = Settings()
+    if path.is_file():
+        settings = dataclasses.replace(_build(Settings, _read_toml(path), str(path), ""), config_path=path)
+        if not settings.database.is_absolute():
+            settings = dataclasses.replace(settings, database=path.parent / settings.database)
+    elif explicit is not None:
+        raise ConfigError(f"config file {path} does not exist; create it with `finops init {path}`")
+    for name, dotted in ENVIRONMENT.items():
+        if env.get(name):
+            settings = _set(settings, dotted, env[name], f"environment variable {name}")
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            settings = _set(settings, dotted, value, f"option for {dotted}")
+    return settings
+
+
+def write_starter(path: Path, force: bool = False) -> Path:
+    """Write a commented starter finops.toml; refuse to overwrite unless forced."""
+    if path.exists() and not force:
+        raise ConfigError(f"{path} already exists; pass --force to overwrite it")
+    path.write_text(STARTER, encoding="utf-8")
+    return path
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _build(cls: type[Any], table: dict[str, Any], source: str, prefix: str) -> Any:
+    """Make dataclass `cls` from a TOML table, rejecting unknown keys and wrong types by name."""
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls) if f.name != "config_path"}
+    kwargs: dict[str, Any] = {}
+    for key, raw in table.items():
+        name = f"{prefix}{key}"
+        if key not in known:
+            choices = ", ".join(sorted(known))
+            raise ConfigError(f"{source}: unknown key '{name}'; known keys here: {choices}")
+        kwargs[key] = _coerce(hints[key], raw, source, name)
+    return cls(**kwargs)
+
+
+def _coerce(hint: Any, raw: Any, source: str, name: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _coerce(options[0], raw, source, name)
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{source}: '{name}' must be a table ([{name}])")
+        return _build(typing.cast(type[Any], hint), raw, source, f"{name}.")
+    if hint is Path:
+        if isinstance(raw, Path):
+            return raw
+        if not isinstance(raw, str) or not raw:
+            raise ConfigError(f"{source}: '{name}' must be a path string, got {raw!r}")
+        return Path(raw)
+    if hint is int:
+        if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+            raw = int(raw)
+        if not isinstance(raw, int) or isinstance(raw, bool) or raw <= 0:
+            raise ConfigError(f"{source}: '{name}' must be a positive whole number, got {raw!r}")
+        return raw
+    if hint is str:
+        if not isinstance(raw, str):
+            raise ConfigError(f"{source}: '{name}' must be a string, got {raw!r}")
+        return raw
+    raise ConfigError(f"{source}: '{name}' has an unsupported type")  # pragma: no cover - schema bug
+
+
+def _set(settings: Settings, dotted: str, raw: Any, source: str) -> Settings:
+    head, _, rest = dotted.partition(".")
+    if not rest:
+        hint = typing.get_type_hints(Settings)[head]
+        return dataclasses.replace(settings, **{head: _coerce(hint, raw, source, head)})
+    inner = getattr(settings, head)
+    hint = typing.get_type_hints(type(inner))[rest]
+    return dataclasses.replace(
+        settings, **{head: dataclasses.replace(inner, **{rest: _coerce(hint, raw, source, dotted)})}
+    )

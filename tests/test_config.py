@@ -1,0 +1,91 @@
+"""finops.toml < FINOPS_* environment < flags; unknown keys and wrong types are named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from finops import config
+from finops.errors import ConfigError
+from tests.conftest import one_line_error
+
+
+def test_defaults_without_a_config_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = config.load(environ={})
+    assert settings.database == Path("finops.duckdb")
+    assert settings.config_path is None
+    assert settings.store == config.StoreSettings()
+
+
+def test_file_then_environment_then_flags(tmp_path):
+    path = tmp_path / "conf" / "finops.toml"
+    path.parent.mkdir()
+    path.write_text('database = "data/costs.duckdb"\n[store]\nmemory_limit = "2GB"\nthreads = 2\n')
+    from_file = config.load(path, environ={})
+    assert from_file.database == path.parent / "data" / "costs.duckdb"  # relative to the file
+    assert (from_file.store.memory_limit, from_file.store.threads) == ("2GB", 2)
+    from_env = config.load(path, environ={"FINOPS_DB": "/srv/env.duckdb", "FINOPS_THREADS": "1"})
+    assert from_env.database == Path("/srv/env.duckdb")
+    assert from_env.store.threads == 1
+    from_flag = config.load(path, {"database": Path("flag.duckdb")}, environ={"FINOPS_DB": "/srv/env.duckdb"})
+    assert from_flag.database == Path("flag.duckdb")
+
+
+def test_finops_config_variable_picks_the_file(tmp_path):
+    path = tmp_path / "elsewhere.toml"
+    path.write_text('database = "x.duckdb"\n')
+    assert config.load(environ={"FINOPS_CONFIG": str(path)}).database == tmp_path / "x.duckdb"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('databse = "x"\n', "unknown key 'databse'; known keys here: database, store"),
+        (
+            '[store]\nmemory = "1GB"\n',
+            "unknown key 'store.memory'; known keys here: memory_limit, temp_directory, threads",
+        ),
+        ("[store]\nthreads = 'many'\n", "'store.threads' must be a positive whole number, got 'many'"),
+        ("database = 3\n", "'database' must be a path string, got 3"),
+        ("store = 1\n", "'store' must be a table ([store])"),
+        ("database = \n", "not valid TOML"),
+    ],
+)
+def test_bad_config_is_named(tmp_path, text, message):
+    path = tmp_path / "finops.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        config.load(path, environ={})
+    assert message in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+def test_bad_environment_value_is_named(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="environment variable FINOPS_THREADS"):
+        config.load(None, environ={"FINOPS_THREADS": "zero"})
+
+
+def test_explicit_missing_config_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist; create it with `finops init"):
+        config.load(tmp_path / "nope.toml", environ={})
+
+
+def test_init_writes_a_starter_that_loads(run, tmp_path):
+    result = run("init", use_db=False)
+    assert result.exit_code == 0, result.output
+    written = tmp_path / "finops.toml"
+    assert "database" in written.read_text()
+    assert config.load(written, environ={}).database == tmp_path / "finops.duckdb"
+    assert "already exists; pass --force" in one_line_error(run("init", use_db=False))
+    assert run("init", "--force", use_db=False).exit_code == 0
+
+
+def test_cli_reads_the_config_file(run, tmp_path, sample):
+    (tmp_path / "finops.toml").write_text('database = "from-config.duckdb"\n')
+    assert run("collect", "focus", str(sample), use_db=False).exit_code == 0
+    assert (tmp_path / "from-config.duckdb").exists()
+    (tmp_path / "finops.toml").write_text('dataase = "typo.duckdb"\n')
+    assert "unknown key 'dataase'" in one_line_error(run("status", use_db=False))
