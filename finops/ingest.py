@@ -1,0 +1,376 @@
+"""Staging and atomic replacement of billing rows, shared by every billing collector.
+
+A collector stages each file into a temporary table (parse errors stop the load before
+anything is written), then `Load.commit` replaces each (source, billing account, billing
+period) scope in one transaction and records one `ingest_batches` row per changed scope.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import duckdb
+
+import finops
+from finops import focus
+from finops.collect.files import SourceFile, combined_checksum
+from finops.collect.readers import read_error
+from finops.errors import InputError
+from finops.store import fetch_one, ident, transaction
+
+# x_LineItemId = x_BatchId * ROW_ID_FACTOR + the row's number within its load.
+ROW_ID_FACTOR = 10_000_000_000
+MACROS = Path(__file__).parent / "sql" / "parse_macros.sql"
+STORE_COLUMNS = [c.name for c in focus.ALL_COLUMNS]
+
+
+@dataclass(frozen=True)
+class ScopeResult:
+    """What a load did to one (billing account, billing period)."""
+
+    action: str  # loaded | replaced | unchanged
+    provider: str | None
+    billing_account_id: str
+    billing_period_start: datetime
+    billing_currency: str
+    rows: int
+    billed_cost: Decimal
+    effective_cost: Decimal
+    batch_id: int
+    replaced_batch_id: int | None = None
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """The outcome of one collector run."""
+
+    source: str
+    files: int
+    scopes: list[ScopeResult]
+
+
+class Load:
+    """One collector run: stage files, then commit every scope they hold as a single transaction."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        source: str,
+        source_uri: str,
+        files: Sequence[SourceFile],
+        settings: Sequence[str] = (),
+    ) -> None:
+        self.con = con
+        self.source = source
+        self.source_uri = source_uri
+        self.files = list(files)
+        self.settings = list(settings)
+        self.load_checksum = combined_checksum([f.sha256 for f in files] + self.settings)
+        self.unchanged = False
+        self._rows = 0
+
+    def __enter__(self) -> Load:
+        self.unchanged = self._still_current() is not None
+        if not self.unchanged:
+            self.con.execute(MACROS.read_text(encoding="utf-8"))
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE _stage AS SELECT "
+                + ", ".join(ident(c) for c in STORE_COLUMNS)
+                + ", 0::INTEGER AS _file, 0::BIGINT AS _row FROM cost_line_items LIMIT 0"
+            )
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        for table in ("_stage", "_file_stage", "_scope_batch"):
+            try:
+                self.con.execute(f"DROP TABLE IF EXISTS temp.{table}")
+            except duckdb.Error:
+                pass
+
+    def stage_file(self, source: SourceFile, query: str, params: dict[str, Any]) -> int:
+        """Parse one file into the stage; the first bad value stops the load with its row number."""
+        try:
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE _file_stage AS {query}", params)
+        except duckdb.Error as exc:
+            raise InputError(read_error(source.path, exc)) from None
+        bad = fetch_one(
+            self.con,
+            "SELECT rowid + 1, _problem FROM _file_stage WHERE _problem IS NOT NULL ORDER BY rowid LIMIT 1",
+        )
+        if bad:
+            raise InputError(f"{source.path} row {bad[0]}: {bad[1]}")
+        columns = ", ".join(ident(c) for c in STORE_COLUMNS)
+        self.con.execute(
+            f"INSERT INTO _stage ({columns}, _file, _row) SELECT {columns}, ?, rowid + 1 + ? FROM _file_stage",
+            [self.files.index(source), self._rows],
+        )
+        count = fetch_one(self.con, "SELECT count(*) FROM _file_stage")
+        rows = int(count[0]) if count else 0
+        self._rows += rows
+        return rows
+
+    def commit(self) -> LoadReport:
+        """Replace every scope the staged rows cover, atomically; unchanged scopes are only touched."""
+        if self._rows == 0:
+            names = ", ".join(str(f.path) for f in self.files[:3])
+            raise InputError(f"{names}: no rows to load; check that the export is complete")
+        scopes = self.con.execute(
+            "SELECT coalesce(BillingAccountId, ''), BillingPeriodStart, max(BillingPeriodEnd), "
+            "list(DISTINCT BillingCurrency ORDER BY BillingCurrency), count(*), sum(BilledCost), "
+            "sum(EffectiveCost), sum(ListCost), list(DISTINCT _file ORDER BY _file), "
+            "string_agg(DISTINCT x_Provider, ',' ORDER BY x_Provider), "
+            f"CAST(sum(CAST(hash({', '.join(ident(c) for c in STORE_COLUMNS)}) AS HUGEINT)) AS VARCHAR) "
+            "FROM _stage GROUP BY 1, 2 ORDER BY 2, 1"
+        ).fetchall()
+        for account, start, _, currencies, *_rest, file_ids, _provider, _content in scopes:
+            if len(currencies) > 1:
+                where = ", ".join(str(self.files[i].path) for i in file_ids[:3])
+                raise InputError(
+                    f"{where}: billing account '{account}' has rows in {' and '.join(currencies)} for the "
+                    f"period starting {start:%Y-%m-%d}; FOCUS bills one currency per account and period, "
+                    "so check the export"
+                )
+        results: list[ScopeResult] = []
+        with transaction(self.con):
+            load_id, next_batch = self._next_ids()
+            replaced: list[int] = []
+            new: list[tuple[Any, ...]] = []
+            recorded: list[dict[str, str]] = []
+            for (
+                account,
+                start,
+                end,
+                currencies,
+                rows,
+                billed,
+                effective,
+                listed,
+                file_ids,
+                provider,
+                content,
+            ) in scopes:
+                files = [self.files[i] for i in file_ids]
+                # Content, not file, identity: a file holding several scopes may change only one of them.
+                checksum = combined_checksum([f"rows:{rows}", f"content:{content}"])
+                current = self._current(account, start)
+                if current and current[1] == checksum:
+                    action, batch_id, old = "unchanged", current[0], None
+                    self._touch([batch_id])
+                else:
+                    batch_id, next_batch = next_batch, next_batch + 1
+                    old = current[0] if current else None
+                    action = "replaced" if old is not None else "loaded"
+                    if old is not None:
+                        replaced.append(old)
+                    new.append(
+                        (
+                            batch_id,
+                            load_id,
+                            account,
+                            start,
+                            end,
+                            currencies[0],
+                            files,
+                            checksum,
+                            rows,
+                            billed,
+                            effective,
+                            listed,
+                            provider,
+                            old,
+                        )
+                    )
+                recorded.append(
+                    {
+                        "billing_account_id": account,
+                        "billing_period_start": start.isoformat(),
+                        "checksum": checksum,
+                        "action": action,
+                    }
+                )
+                results.append(
+                    ScopeResult(
+                        action,
+                        provider,
+                        account,
+                        start,
+                        currencies[0],
+                        rows,
+                        billed,
+                        effective,
+                        batch_id,
+                        old,
+                    )
+                )
+            self._write(new, replaced)
+            self._record_load(load_id, recorded)
+        return LoadReport(self.source, len(self.files), results)
+
+    def report(self) -> LoadReport:
+        """The report of a load whose files were loaded before and whose scopes are all still current."""
+        batch_ids = self._still_current()
+        assert batch_ids is not None
+        with transaction(self.con):
+            self._touch(batch_ids)
+            load_id, _ = self._next_ids()
+            rows = self.con.execute(
+                "SELECT provider, billing_account_id, billing_period_start, billing_currency, row_count, "
+                "billed_cost, effective_cost, batch_id, checksum FROM ingest_batches "
+                "WHERE batch_id IN (SELECT unnest(?)) ORDER BY billing_period_start, billing_account_id",
+                [batch_ids],
+            ).fetchall()
+            self._record_load(
+                load_id,
+                [
+                    {
+                        "billing_account_id": r[1],
+                        "billing_period_start": r[2].isoformat(),
+                        "checksum": r[8],
+                        "action": "unchanged",
+                    }
+                    for r in rows
+                ],
+            )
+        scopes = [ScopeResult("unchanged", r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
+        return LoadReport(self.source, len(self.files), scopes)
+
+    def _still_current(self) -> list[int] | None:
+        """Batch ids, when an earlier load of exactly these files left scopes that are all still current."""
+        row = fetch_one(
+            self.con,
+            "SELECT scopes FROM ingest_loads WHERE source = ? AND load_checksum = ? ORDER BY load_id DESC LIMIT 1",
+            [self.source, self.load_checksum],
+        )
+        if row is None:
+            return None
+        batch_ids = []
+        for scope in json.loads(row[0]):
+            start = datetime.fromisoformat(scope["billing_period_start"])
+            current = self._current(scope["billing_account_id"], start)
+            if current is None or current[1] != scope["checksum"]:
+                return None
+            batch_ids.append(current[0])
+        return batch_ids
+
+    def _current(self, account: str, start: datetime) -> tuple[int, str] | None:
+        row = fetch_one(
+            self.con,
+            "SELECT batch_id, checksum FROM current_batches "
+            "WHERE source = ? AND billing_account_id = ? AND billing_period_start = ?",
+            [self.source, account, start],
+        )
+        return (int(row[0]), str(row[1])) if row else None
+
+    def _touch(self, batch_ids: list[int]) -> None:
+        self.con.execute(
+            "UPDATE ingest_batches SET last_seen_at = current_timestamp WHERE batch_id IN (SELECT unnest(?))",
+            [batch_ids],
+        )
+
+    def _record_load(self, load_id: int, scopes: list[dict[str, str]]) -> None:
+        self.con.execute(
+            "INSERT INTO ingest_loads VALUES (?, ?, ?, ?, ?, ?, current_timestamp, ?)",
+            [
+                load_id,
+                self.source,
+                self.source_uri,
+                self.load_checksum,
+                json.dumps([f.as_record() for f in self.files]),
+                json.dumps(scopes),
+                finops.__version__,
+            ],
+        )
+
+    def _next_ids(self) -> tuple[int, int]:
+        row = fetch_one(
+            self.con,
+            "SELECT (SELECT coalesce(max(load_id), 0) + 1 FROM ingest_loads), "
+            "(SELECT coalesce(max(batch_id), 0) + 1 FROM ingest_batches)",
+        )
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    def _write(self, new: list[tuple[Any, ...]], replaced: list[int]) -> None:
+        """Inside the transaction: drop replaced rows and their allocations, insert the new batches."""
+        if not new:
+            return
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE _scope_batch (account VARCHAR, period_start TIMESTAMPTZ, batch_id BIGINT)"
+        )
+        self.con.executemany("INSERT INTO _scope_batch VALUES (?, ?, ?)", [[n[2], n[3], n[0]] for n in new])
+        if replaced:
+            self.con.execute(
+                f"DELETE FROM allocations WHERE line_item_id // {ROW_ID_FACTOR} IN (SELECT unnest(?))",
+                [replaced],
+            )
+            self.con.execute("DELETE FROM cost_line_items WHERE x_BatchId IN (SELECT unnest(?))", [replaced])
+        columns = ", ".join(ident(c) for c in STORE_COLUMNS)
+        self.con.execute(
+            f"INSERT INTO cost_line_items ({columns}, x_BatchId, x_LineItemId) "
+            f"SELECT {', '.join('s.' + ident(c) for c in STORE_COLUMNS)}, b.batch_id, "
+            f"b.batch_id * {ROW_ID_FACTOR} + s._row FROM _stage s JOIN _scope_batch b "
+            "ON coalesce(s.BillingAccountId, '') = b.account AND s.BillingPeriodStart = b.period_start"
+        )
+        for (
+            batch_id,
+            load_id,
+            account,
+            start,
+            end,
+            currency,
+            files,
+            checksum,
+            rows,
+            billed,
+            effective,
+            listed,
+            provider,
+            old,
+        ) in new:
+            self.con.execute(
+                "INSERT INTO ingest_batches (batch_id, load_id, source, source_uri, provider, billing_account_id, "
+                "billing_period_start, billing_period_end, billing_currency, files, checksum, manifest_id, "
+                "row_count, billed_cost, effective_cost, list_cost, loaded_at, last_seen_at, replaced_batch_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, current_timestamp, current_timestamp, ?)",
+                [
+                    batch_id,
+                    load_id,
+                    self.source,
+                    self.source_uri,
+                    provider,
+                    account,
+                    start,
+                    end,
+                    currency,
+                    json.dumps([f.as_record() for f in files]),
+                    checksum,
+                    rows,
+                    billed,
+                    effective,
+                    listed,
+                    old,
+                ],
+            )
+
+
+def iter_scopes(report: LoadReport) -> Iterator[dict[str, Any]]:
+    """The report as rows for output: one per scope."""
+    for s in report.scopes:
+        yield {
+            "action": s.action,
+            "provider": s.provider,
+            "billing_account_id": s.billing_account_id,
+            "billing_period": f"{s.billing_period_start:%Y-%m}",
+            "currency": s.billing_currency,
+            "rows": s.rows,
+            "billed_cost": s.billed_cost,
+            "effective_cost": s.effective_cost,
+            "batch_id": s.batch_id,
+        }
