@@ -1,0 +1,44 @@
+# make demo: a month of synthetic ML billing, loaded end to end.   make test: the whole test suite.
+# Both create .venv on first use; `make test` also installs the FOCUS validator when a Python >= 3.12 exists.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+VALIDATOR := .venv-validator
+# A Python >= 3.12 for the FinOps Foundation focus-validator (it cannot run on 3.11).
+PY312 := $(shell for p in python3.13 python3.12 $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3; do \
+	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+DEMO_DIR := demo
+
+.PHONY: install demo test lint validator clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("finops needs Python >= 3.11; set PYTHON=python3.11" if sys.version_info < (3, 11) else 0)'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/finops --db $(DEMO_DIR)/finops.duckdb demo --out $(DEMO_DIR)/data
+	@echo "store: $(DEMO_DIR)/finops.duckdb  (try: $(BIN)/finops --db $(DEMO_DIR)/finops.duckdb status)"
+
+$(VALIDATOR)/bin/focus-validator:
+	@if [ -z "$(PY312)" ]; then echo "note: no Python >= 3.12 here; the focus-validator test will be skipped"; \
+	else "$(PY312)" -m venv $(VALIDATOR) && \
+	     $(VALIDATOR)/bin/python -m pip install --quiet focus-validator==2.2.1 'pyarrow<20'; fi
+
+validator: $(VALIDATOR)/bin/focus-validator
+
+lint: $(STAMP)
+	$(BIN)/ruff check finops tests
+	$(BIN)/mypy
+
+test: $(STAMP) validator lint
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) $(VALIDATOR) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache .hypothesis
