@@ -24,7 +24,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/finops --db $(DEMO_DIR)/finops.duckdb demo --out $(DEMO_DIR)/data
-	@echo "store: $(DEMO_DIR)/finops.duckdb  (try: $(BIN)/finops --db $(DEMO_DIR)/finops.duckdb status)"
+	@echo "next: $(BIN)/finops --db $(DEMO_DIR)/finops.duckdb status   (or: ... sql \"SELECT ...\")"
 
 $(VALIDATOR)/bin/focus-validator:
 	@if [ -z "$(PY312)" ]; then echo "note: no Python >= 3.12 here; the focus-validator test will be skipped"; \

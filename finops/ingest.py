@@ -39,11 +39,15 @@ class ScopeResult:
     provider: str | None
     billing_account_id: str
     billing_period_start: datetime
+    billing_period_end: datetime
     billing_currency: str
     rows: int
     billed_cost: Decimal
     effective_cost: Decimal
+    list_cost: Decimal | None
     batch_id: int
+    checksum: str  # identity of the scope's row content
+    files: tuple[SourceFile, ...] = ()  # the files that gave it rows (empty when unchanged by a no-op load)
     replaced_batch_id: int | None = None
 
 
@@ -140,23 +144,7 @@ class Load:
         results: list[ScopeResult] = []
         with transaction(self.con):
             load_id, next_batch = self._next_ids()
-            replaced: list[int] = []
-            new: list[tuple[Any, ...]] = []
-            recorded: list[dict[str, str]] = []
-            for (
-                account,
-                start,
-                end,
-                currencies,
-                rows,
-                billed,
-                effective,
-                listed,
-                file_ids,
-                provider,
-                content,
-            ) in scopes:
-                files = [self.files[i] for i in file_ids]
+            for account, start, end, currencies, rows, billed, effective, listed, file_ids, provider, content in scopes:
                 # Content, not file, identity: a file holding several scopes may change only one of them.
                 checksum = combined_checksum([f"rows:{rows}", f"content:{content}"])
                 current = self._current(account, start)
@@ -167,50 +155,27 @@ class Load:
                     batch_id, next_batch = next_batch, next_batch + 1
                     old = current[0] if current else None
                     action = "replaced" if old is not None else "loaded"
-                    if old is not None:
-                        replaced.append(old)
-                    new.append(
-                        (
-                            batch_id,
-                            load_id,
-                            account,
-                            start,
-                            end,
-                            currencies[0],
-                            files,
-                            checksum,
-                            rows,
-                            billed,
-                            effective,
-                            listed,
-                            provider,
-                            old,
-                        )
-                    )
-                recorded.append(
-                    {
-                        "billing_account_id": account,
-                        "billing_period_start": start.isoformat(),
-                        "checksum": checksum,
-                        "action": action,
-                    }
-                )
+                files = tuple(self.files[i] for i in file_ids)
                 results.append(
                     ScopeResult(
                         action,
                         provider,
                         account,
                         start,
+                        end,
                         currencies[0],
                         rows,
                         billed,
                         effective,
+                        listed,
                         batch_id,
+                        checksum,
+                        files,
                         old,
                     )
                 )
-            self._write(new, replaced)
-            self._record_load(load_id, recorded)
+            self._write(load_id, [r for r in results if r.action != "unchanged"])
+            self._record_load(load_id, results)
         return LoadReport(self.source, len(self.files), results)
 
     def report(self) -> LoadReport:
@@ -221,24 +186,13 @@ class Load:
             self._touch(batch_ids)
             load_id, _ = self._next_ids()
             rows = self.con.execute(
-                "SELECT provider, billing_account_id, billing_period_start, billing_currency, row_count, "
-                "billed_cost, effective_cost, batch_id, checksum FROM ingest_batches "
+                "SELECT provider, billing_account_id, billing_period_start, billing_period_end, billing_currency, "
+                "row_count, billed_cost, effective_cost, list_cost, batch_id, checksum FROM ingest_batches "
                 "WHERE batch_id IN (SELECT unnest(?)) ORDER BY billing_period_start, billing_account_id",
                 [batch_ids],
             ).fetchall()
-            self._record_load(
-                load_id,
-                [
-                    {
-                        "billing_account_id": r[1],
-                        "billing_period_start": r[2].isoformat(),
-                        "checksum": r[8],
-                        "action": "unchanged",
-                    }
-                    for r in rows
-                ],
-            )
-        scopes = [ScopeResult("unchanged", r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
+            scopes = [ScopeResult("unchanged", *row) for row in rows]
+            self._record_load(load_id, scopes)
         return LoadReport(self.source, len(self.files), scopes)
 
     def _still_current(self) -> list[int] | None:
@@ -274,7 +228,16 @@ class Load:
             [batch_ids],
         )
 
-    def _record_load(self, load_id: int, scopes: list[dict[str, str]]) -> None:
+    def _record_load(self, load_id: int, results: list[ScopeResult]) -> None:
+        scopes = [
+            {
+                "billing_account_id": r.billing_account_id,
+                "billing_period_start": r.billing_period_start.isoformat(),
+                "checksum": r.checksum,
+                "action": r.action,
+            }
+            for r in results
+        ]
         self.con.execute(
             "INSERT INTO ingest_loads VALUES (?, ?, ?, ?, ?, ?, current_timestamp, ?)",
             [
@@ -297,14 +260,18 @@ class Load:
         assert row is not None
         return int(row[0]), int(row[1])
 
-    def _write(self, new: list[tuple[Any, ...]], replaced: list[int]) -> None:
+    def _write(self, load_id: int, new: list[ScopeResult]) -> None:
         """Inside the transaction: drop replaced rows and their allocations, insert the new batches."""
         if not new:
             return
         self.con.execute(
             "CREATE OR REPLACE TEMP TABLE _scope_batch (account VARCHAR, period_start TIMESTAMPTZ, batch_id BIGINT)"
         )
-        self.con.executemany("INSERT INTO _scope_batch VALUES (?, ?, ?)", [[n[2], n[3], n[0]] for n in new])
+        self.con.executemany(
+            "INSERT INTO _scope_batch VALUES (?, ?, ?)",
+            [[n.billing_account_id, n.billing_period_start, n.batch_id] for n in new],
+        )
+        replaced = [n.replaced_batch_id for n in new if n.replaced_batch_id is not None]
         if replaced:
             self.con.execute(
                 f"DELETE FROM allocations WHERE line_item_id // {ROW_ID_FACTOR} IN (SELECT unnest(?))",
@@ -318,46 +285,33 @@ class Load:
             f"b.batch_id * {ROW_ID_FACTOR} + s._row FROM _stage s JOIN _scope_batch b "
             "ON coalesce(s.BillingAccountId, '') = b.account AND s.BillingPeriodStart = b.period_start"
         )
-        for (
-            batch_id,
-            load_id,
-            account,
-            start,
-            end,
-            currency,
-            files,
-            checksum,
-            rows,
-            billed,
-            effective,
-            listed,
-            provider,
-            old,
-        ) in new:
-            self.con.execute(
-                "INSERT INTO ingest_batches (batch_id, load_id, source, source_uri, provider, billing_account_id, "
-                "billing_period_start, billing_period_end, billing_currency, files, checksum, manifest_id, "
-                "row_count, billed_cost, effective_cost, list_cost, loaded_at, last_seen_at, replaced_batch_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, current_timestamp, current_timestamp, ?)",
+        self.con.executemany(
+            "INSERT INTO ingest_batches (batch_id, load_id, source, source_uri, provider, billing_account_id, "
+            "billing_period_start, billing_period_end, billing_currency, files, checksum, manifest_id, "
+            "row_count, billed_cost, effective_cost, list_cost, loaded_at, last_seen_at, replaced_batch_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, current_timestamp, current_timestamp, ?)",
+            [
                 [
-                    batch_id,
+                    n.batch_id,
                     load_id,
                     self.source,
                     self.source_uri,
-                    provider,
-                    account,
-                    start,
-                    end,
-                    currency,
-                    json.dumps([f.as_record() for f in files]),
-                    checksum,
-                    rows,
-                    billed,
-                    effective,
-                    listed,
-                    old,
-                ],
-            )
+                    n.provider,
+                    n.billing_account_id,
+                    n.billing_period_start,
+                    n.billing_period_end,
+                    n.billing_currency,
+                    json.dumps([f.as_record() for f in n.files]),
+                    n.checksum,
+                    n.rows,
+                    n.billed_cost,
+                    n.effective_cost,
+                    n.list_cost,
+                    n.replaced_batch_id,
+                ]
+                for n in new
+            ],
+        )
 
 
 def iter_scopes(report: LoadReport) -> Iterator[dict[str, Any]]:
