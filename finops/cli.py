@@ -134,7 +134,6 @@ def collect_focus(app: App, paths: tuple[str, ...], fills: tuple[str, ...], fmt:
     Each (billing account, billing period) in the files replaces what the store held for it, in one
     transaction; loading the same files again changes nothing.
     """
-    from finops import store
     from finops.collect import focus
 
     fill = {}
@@ -143,7 +142,7 @@ def collect_focus(app: App, paths: tuple[str, ...], fills: tuple[str, ...], fmt:
         if not sep or not name.strip():
             raise FinopsError(f"--fill {item!r}: write it as COLUMN=VALUE, e.g. --fill BillingCurrency=USD")
         fill[name.strip()] = value
-    con = store.connect(app.settings)
+    con = _writer(app)
     try:
         _progress(f"loading {len(paths)} path(s) into {app.settings.database}")
         report = focus.collect(con, paths, fill, notice=_notice)
@@ -152,34 +151,274 @@ def collect_focus(app: App, paths: tuple[str, ...], fills: tuple[str, ...], fmt:
     _show_load(report, fmt, out)
 
 
-def _show_load(report: Any, fmt: str | None, out: Path | None) -> None:
+def _writer(app: App) -> Any:
+    """A read-write store connection, with the [bridge] settings copied in."""
+    from finops import bridge, store
+
+    con = store.connect(app.settings)
+    try:
+        bridge.sync(con, app.settings.bridge)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _show_rows(rows: list[dict[str, Any]], fmt: str | None, out: Path | None) -> None:
     import pyarrow as pa
 
-    from finops import ingest, output
+    from finops import output
 
-    rows = list(ingest.iter_scopes(report))
     table = pa.Table.from_pylist(rows) if rows else pa.table({"action": pa.array([], pa.string())})
     output.write(table.to_reader(), output.choose_format(fmt, out, sys.stdout), out, sys.stdout)
 
 
-@cli.command()
+def _show_load(report: Any, fmt: str | None, out: Path | None) -> None:
+    from finops import ingest
+
+    _show_rows(list(ingest.iter_scopes(report)), fmt, out)
+
+
+TIMEZONE = click.option(
+    "--timezone", help="IANA zone of the file's local times, e.g. Europe/Berlin (default: [collect] timezone)."
+)
+
+
+@collect.command("workloads")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@TIMEZONE
+@click.option("--source", default="manifest", show_default=True, help="Name under which these workloads are kept.")
 @FORMAT
 @OUTPUT
-@click.option("--period", help="Only this billing month (YYYY-MM).")
 @pass_app
-def status(app: App, fmt: str | None, out: Path | None, period: str | None) -> None:
-    """What is loaded: rows and costs per provider, billing period, source and currency."""
+def collect_workloads(
+    app: App, paths: tuple[str, ...], timezone: str | None, source: str, fmt: str | None, out: Path | None
+) -> None:
+    """Load a workload manifest (CSV or JSON): runs, deployments, batch jobs and notebooks.
+
+    CSV: one row per placement with columns workload_id, kind (training|deployment|batch|notebook), name,
+    team, project, owner, status, start, end, request_count, resource_id, gpus, gpu_uuids (;-separated),
+    placement_start, placement_end; other columns become attributes. JSON: a list of objects with the same
+    keys and optional "placements" [{resource_id, gpus, gpu_uuids, start, end}] and "attributes" {}.
+    Collecting a workload again updates it in place.
+    """
+    from finops.collect import manifest
+
+    con = _writer(app)
+    try:
+        report = manifest.collect(con, paths, timezone or app.settings.collect.timezone, source, notice=_notice)
+    finally:
+        con.close()
+    _show_rows([report.as_row()], fmt, out)
+
+
+@collect.command("dcgm")
+@click.argument("paths", nargs=-1)
+@click.option("--prometheus", metavar="URL", help="Prometheus server to query (token: FINOPS_PROMETHEUS_TOKEN).")
+@click.option("--start", help="Window start for --prometheus (ISO 8601; no zone means UTC).")
+@click.option("--end", help="Window end (exclusive; default now).")
+@click.option("--period", help="Window = this calendar month (YYYY-MM), instead of --start/--end.")
+@click.option("--step", default=60, show_default=True, help="Seconds between samples.")
+@click.option(
+    "--source",
+    default="dcgm",
+    show_default=True,
+    help="Name of this telemetry stream; give each Prometheus server (cluster) its own.",
+)
+@FORMAT
+@OUTPUT
+@pass_app
+def collect_dcgm(
+    app: App,
+    paths: tuple[str, ...],
+    prometheus: str | None,
+    start: str | None,
+    end: str | None,
+    period: str | None,
+    step: int,
+    source: str,
+    fmt: str | None,
+    out: Path | None,
+) -> None:
+    """GPU utilisation, memory and power from the DCGM exporter: a Prometheus server's range queries
+    (--prometheus URL with a window), or saved scrape files / query_range JSON (PATHS)."""
+    import os
+
+    from finops.collect import dcgm
+
+    if bool(prometheus) == bool(paths):
+        raise FinopsError("give either --prometheus URL (with --start/--end or --period) or saved files, not both")
+    window = _window(start, end, period) if prometheus else None
+    con = _writer(app)
+    try:
+        report = dcgm.collect(
+            con,
+            prometheus=prometheus,
+            paths=paths,
+            start=window[0] if window else None,
+            end=window[1] if window else None,
+            step=step,
+            token=os.environ.get("FINOPS_PROMETHEUS_TOKEN"),
+            source=source,
+            notice=_notice,
+        )
+    finally:
+        con.close()
+    _show_rows([report.as_row()], fmt, out)
+
+
+@collect.command("nvidia-smi")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@TIMEZONE
+@click.option("--host", help="Host the logs come from (default: the file name without its suffix).")
+@FORMAT
+@OUTPUT
+@pass_app
+def collect_nvidia_smi(
+    app: App, paths: tuple[str, ...], timezone: str | None, host: str | None, fmt: str | None, out: Path | None
+) -> None:
+    """Per-GPU samples from `nvidia-smi --query-gpu=... --format=csv` logs (local times need --timezone)."""
+    from finops.collect import nvidia_smi
+
+    con = _writer(app)
+    try:
+        report = nvidia_smi.collect(con, paths, timezone or app.settings.collect.timezone, host, notice=_notice)
+    finally:
+        con.close()
+    _show_rows([report.as_row()], fmt, out)
+
+
+@collect.command("slurm")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@TIMEZONE
+@click.option("--cluster", help="Cluster name, kept with each job (and in its workload id).")
+@FORMAT
+@OUTPUT
+@pass_app
+def collect_slurm(
+    app: App, paths: tuple[str, ...], timezone: str | None, cluster: str | None, fmt: str | None, out: Path | None
+) -> None:
+    """Jobs from `sacct --parsable2` output: start/end, nodes, GPUs (AllocTRES), account as team, user as owner."""
+    from finops.collect import slurm
+
+    con = _writer(app)
+    try:
+        report = slurm.collect(con, paths, timezone or app.settings.collect.timezone, cluster, notice=_notice)
+    finally:
+        con.close()
+    _show_rows([report.as_row()], fmt, out)
+
+
+@collect.command("mlflow")
+@click.option("--tracking-uri", help="MLflow server (http://…); token or user/password from MLFLOW_TRACKING_* env.")
+@click.option("--path", "store_path", type=click.Path(file_okay=False), help="A local mlruns/ file store instead.")
+@click.option("--experiment", "experiments", multiple=True, help="Experiment id or name (repeatable; default all).")
+@FORMAT
+@OUTPUT
+@pass_app
+def collect_mlflow(
+    app: App,
+    tracking_uri: str | None,
+    store_path: str | None,
+    experiments: tuple[str, ...],
+    fmt: str | None,
+    out: Path | None,
+) -> None:
+    """Runs from MLflow (REST API or mlruns/): id, experiment, name, status, start/end, tags, GPU system metrics.
+
+    Which tags name the team, owner, host or cloud resource is set in [collect.mlflow] of finops.toml.
+    """
+    import os
+
+    from finops.collect import mlflow
+
+    if bool(tracking_uri) == bool(store_path):
+        raise FinopsError("give either --tracking-uri URL or --path mlruns/, not both")
+    con = _writer(app)
+    try:
+        report = mlflow.collect(
+            con,
+            tracking_uri=tracking_uri,
+            path=store_path,
+            experiments=experiments,
+            settings=app.settings.collect.mlflow,
+            token=os.environ.get("MLFLOW_TRACKING_TOKEN"),
+            username=os.environ.get("MLFLOW_TRACKING_USERNAME"),
+            password=os.environ.get("MLFLOW_TRACKING_PASSWORD"),
+            notice=_notice,
+        )
+    finally:
+        con.close()
+    _show_rows([report.as_row()], fmt, out)
+
+
+def _window(start: str | None, end: str | None, period: str | None) -> tuple[Any, Any]:
+    """[start, end) in UTC from --period, or --start/--end (naive means UTC; end defaults to now)."""
+    from datetime import UTC, datetime
+
+    from finops.collect import times
+    from finops.export import month_bounds
+
+    if period:
+        if start or end:
+            raise FinopsError("give --period or --start/--end, not both")
+        return month_bounds(period)
+    if not start:
+        raise FinopsError("--prometheus needs a window: --start (and --end) or --period YYYY-MM")
+    begin = times.instant(start, "--start", UTC)
+    finish = times.instant(end, "--end", UTC) if end else datetime.now(UTC)
+    if finish <= begin:
+        raise FinopsError(f"--end {finish:%Y-%m-%dT%H:%M:%SZ} is not after --start {begin:%Y-%m-%dT%H:%M:%SZ}")
+    return begin, finish
+
+
+STATUS_QUERIES = {
+    "billing": "loads_by_billing_period",
+    "workloads": "workloads_by_source",
+    "telemetry": "gpu_samples_by_source",
+    "unmatched": "unmatched_resources",
+}
+
+
+@cli.command()
+@click.argument("what", type=click.Choice(list(STATUS_QUERIES)), default="billing")
+@FORMAT
+@OUTPUT
+@click.option("--period", help="Only this billing month (YYYY-MM; billing only).")
+@pass_app
+def status(app: App, what: str, fmt: str | None, out: Path | None, period: str | None) -> None:
+    """What is loaded: billing (default) per provider, period, source and currency; workloads; telemetry;
+    or unmatched (workload and telemetry names that join to no ResourceId on the bill)."""
     from finops import output, queries, store
     from finops.export import month_bounds
 
     if period:
         month_bounds(period)
+    query = queries.load(STATUS_QUERIES[what])
+    params = {"period": period} if "period" in query.params else {}
     con = store.connect(app.settings, read_only=True)
     try:
-        reader = con.sql(queries.load("loads_by_billing_period").sql, params={"period": period}).to_arrow_reader()
+        reader = con.sql(query.sql, params=params).to_arrow_reader()
         output.write(reader, output.choose_format(fmt, out, sys.stdout), out, sys.stdout)
+        if what == "billing":
+            unmatched = store_count(con, UNMATCHED_NAMES.format(query_text("unmatched_resources")))
+            if unmatched:
+                _notice(
+                    f"{unmatched} host/instance name(s) in workload records join to no bill ResourceId; "
+                    "see `finops status unmatched` and [bridge] in finops.toml"
+                )
     finally:
         con.close()
+
+
+def query_text(name: str) -> str:
+    """A named query's SQL without its trailing semicolon, for use as a subquery."""
+    from finops import queries
+
+    return queries.load(name).sql.strip().rstrip(";")
+
+
+UNMATCHED_NAMES = "SELECT count(DISTINCT lower(name)) FROM ({})"
 
 
 @cli.command()
@@ -257,26 +496,40 @@ def export_focus(app: App, period: str, out: Path, fmt: str | None) -> None:
 @FORMAT
 @pass_app
 def demo(app: App, rows: int, seed: int, month: str, out_dir: Path, fmt: str | None) -> None:
-    """Generate a month of FOCUS billing for a synthetic ML organisation, load it, and show the status."""
-    from finops import demo as demo_module
-    from finops import output, queries, store
-    from finops.collect import focus
+    """Generate a month of billing, workload records and GPU telemetry for a synthetic ML organisation,
+    load them, and show the status."""
+    from finops import output, queries
+    from finops.demo.load import load_demo
     from finops.export import month_bounds
 
     month_bounds(month, "--month")
+    con = _writer(app)
     try:
-        files = demo_module.generate(out_dir, rows=rows, seed=seed, month=month)
-    except ValueError as exc:
-        raise FinopsError(f"--rows/--month: {exc}") from None
-    click.echo(f"generated {rows} billing rows in {len(files)} files under {out_dir}/", err=True)
-    con = store.connect(app.settings)
-    try:
-        focus.collect(con, [str(f) for f in files], notice=_notice)
+        try:
+            loaded = load_demo(con, out_dir, rows, seed, month, notice=_notice)
+        except ValueError as exc:
+            raise FinopsError(f"--rows/--month: {exc}") from None
         reader = con.sql(queries.load("loads_by_billing_period").sql, params={"period": month}).to_arrow_reader()
         output.write(reader, output.choose_format(fmt, None, sys.stdout), None, sys.stdout)
+        unmatched = store_count(con, UNMATCHED_NAMES.format(query_text("unmatched_resources")))
     finally:
         con.close()
-    click.echo(f"store: {app.settings.database}", err=True)
+    w, t = loaded.workloads, loaded.telemetry
+    click.echo(
+        f"generated {rows} billing rows, {w.new + w.updated} workloads ({w.placements} placements) and "
+        f"{t.samples} GPU samples from {t.hosts} hosts under {out_dir}/; store: {app.settings.database}",
+        err=True,
+    )
+    if unmatched:
+        _notice(f"{unmatched} host name(s) join to no billed resource, on purpose: see `finops status unmatched`")
+
+
+def store_count(con: Any, sql: str) -> int:
+    """The single number a counting query returns."""
+    from finops import store
+
+    row = store.fetch_one(con, sql)
+    return int(row[0]) if row else 0
 
 
 def main() -> None:

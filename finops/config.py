@@ -10,6 +10,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from finops.errors import ConfigError
 
@@ -27,11 +28,43 @@ class StoreSettings:
 
 
 @dataclass(frozen=True)
+class MlflowSettings:
+    """Which MLflow run tags name the team, owner, project, kind and the machine a run used."""
+
+    team_tags: tuple[str, ...] = ("team",)
+    owner_tags: tuple[str, ...] = ("owner", "mlflow.user")
+    project_tags: tuple[str, ...] = ("project",)
+    kind_tag: str = "kind"
+    host_tags: tuple[str, ...] = ("host", "hostname", "node", "k8s_node")
+    resource_tags: tuple[str, ...] = ("resource_id", "aws_instance_id", "instance_id", "gce_instance", "sagemaker_job")
+    gpu_tags: tuple[str, ...] = ("gpus", "gpu_count")
+
+
+@dataclass(frozen=True)
+class CollectSettings:
+    """Collector defaults: the IANA time zone of sources that write local times (sacct, nvidia-smi)."""
+
+    timezone: str | None = None
+    mlflow: MlflowSettings = field(default_factory=MlflowSettings)
+
+
+@dataclass(frozen=True)
+class BridgeSettings:
+    """How host, node and instance names in workload records map to the bill's ResourceId."""
+
+    aliases: dict[str, str] = field(default_factory=dict)
+    alias_file: Path | None = None
+    bill_tag_keys: tuple[str, ...] = ("hostname", "host", "node", "kubernetes.io/hostname", "Name")
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything finops reads from its configuration."""
 
     database: Path = Path(DEFAULT_DATABASE)
     store: StoreSettings = field(default_factory=StoreSettings)
+    collect: CollectSettings = field(default_factory=CollectSettings)
+    bridge: BridgeSettings = field(default_factory=BridgeSettings)
     config_path: Path | None = None
 
 
@@ -41,6 +74,7 @@ ENVIRONMENT = {
     "FINOPS_MEMORY_LIMIT": "store.memory_limit",
     "FINOPS_THREADS": "store.threads",
     "FINOPS_TEMP_DIRECTORY": "store.temp_directory",
+    "FINOPS_TIMEZONE": "collect.timezone",
 }
 
 STARTER = """\
@@ -55,6 +89,23 @@ database = "finops.duckdb"
 # memory_limit = "8GB"
 # threads = 2
 # temp_directory = ".finops-tmp"
+
+[collect]
+# IANA time zone of sources that write local times without a zone (sacct, nvidia-smi logs).
+# timezone = "Europe/Berlin"
+
+[collect.mlflow]
+# Which run tags carry what (first tag present wins).
+# team_tags = ["team"]
+# owner_tags = ["owner", "mlflow.user"]
+# host_tags = ["host", "hostname", "node", "k8s_node"]
+# resource_tags = ["resource_id", "aws_instance_id", "instance_id", "gce_instance", "sagemaker_job"]
+
+[bridge]
+# Host or node names in workload records -> the bill's ResourceId.
+# aliases = { "gpu01" = "i-0123456789abcdef0", "ip-10-0-1-23.ec2.internal" = "i-0123456789abcdef0" }
+# alias_file = "hosts.csv"            # CSV with columns alias,resource_id
+# bill_tag_keys = ["hostname", "Name"] # bill tags whose value names the host of a ResourceId
 """
 
 
@@ -72,6 +123,10 @@ def load(
         settings = dataclasses.replace(_build(Settings, _read_toml(path), str(path), ""), config_path=path)
         if not settings.database.is_absolute():
             settings = dataclasses.replace(settings, database=path.parent / settings.database)
+        alias_file = settings.bridge.alias_file
+        if alias_file is not None and not alias_file.is_absolute():
+            bridge = dataclasses.replace(settings.bridge, alias_file=path.parent / alias_file)
+            settings = dataclasses.replace(settings, bridge=bridge)
     elif explicit is not None:
         raise ConfigError(f"config file {path} does not exist; create it with `finops init {path}`")
     for name, dotted in ENVIRONMENT.items():
@@ -89,6 +144,14 @@ def write_starter(path: Path, force: bool = False) -> Path:
         raise ConfigError(f"{path} already exists; pass --force to overwrite it")
     path.write_text(STARTER, encoding="utf-8")
     return path
+
+
+def check_timezone(name: str, where: str) -> ZoneInfo:
+    """The IANA zone called `name`, or a ConfigError naming where it came from."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where}: {name!r} is not an IANA time zone such as Europe/Berlin or UTC") from None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -124,6 +187,14 @@ def _coerce(hint: Any, raw: Any, source: str, name: str) -> Any:
         if not isinstance(raw, dict):
             raise ConfigError(f"{source}: '{name}' must be a table ([{name}])")
         return _build(typing.cast(type[Any], hint), raw, source, f"{name}.")
+    if typing.get_origin(hint) is tuple:
+        if not isinstance(raw, (list, tuple)) or not all(isinstance(v, str) and v for v in raw):
+            raise ConfigError(f"{source}: '{name}' must be a list of strings, got {raw!r}")
+        return tuple(raw)
+    if typing.get_origin(hint) is dict:
+        if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+            raise ConfigError(f"{source}: '{name}' must be a table of strings, got {raw!r}")
+        return dict(raw)
     if hint is Path:
         if isinstance(raw, Path):
             return raw
@@ -139,6 +210,8 @@ def _coerce(hint: Any, raw: Any, source: str, name: str) -> Any:
     if hint is str:
         if not isinstance(raw, str):
             raise ConfigError(f"{source}: '{name}' must be a string, got {raw!r}")
+        if name.endswith("timezone"):
+            check_timezone(raw, f"{source}: '{name}'")
         return raw
     raise ConfigError(f"{source}: '{name}' has an unsupported type")  # pragma: no cover - schema bug
 

@@ -61,8 +61,9 @@ def settings(db: Path) -> config.Settings:
 def run(db: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Result]:
     """Invoke `finops --db <tmp store> ARGS…` in a clean working directory; returns click's Result."""
     monkeypatch.chdir(tmp_path)
-    for name in ("FINOPS_DB", "FINOPS_CONFIG"):
-        monkeypatch.delenv(name, raising=False)
+    for name in [n for n in os.environ if n.startswith(("FINOPS_", "MLFLOW_TRACKING_"))]:
+        if name != "FINOPS_SHARED_DATA":
+            monkeypatch.delenv(name, raising=False)
 
     def invoke(*args: str, input: str | None = None, use_db: bool = True) -> Result:
         argv = (["--db", str(db)] if use_db else []) + list(args)

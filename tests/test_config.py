@@ -42,7 +42,7 @@ def test_finops_config_variable_picks_the_file(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('databse = "x"\n', "unknown key 'databse'; known keys here: database, store"),
+        ('databse = "x"\n', "unknown key 'databse'; known keys here: bridge, collect, database, store"),
         (
             '[store]\nmemory = "1GB"\n',
             "unknown key 'store.memory'; known keys here: memory_limit, temp_directory, threads",
@@ -66,6 +66,27 @@ def test_bad_environment_value_is_named(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError, match="environment variable FINOPS_THREADS"):
         config.load(None, environ={"FINOPS_THREADS": "zero"})
+
+
+def test_collect_and_bridge_sections(tmp_path):
+    path = tmp_path / "finops.toml"
+    path.write_text(
+        '[collect]\ntimezone = "America/Chicago"\n[collect.mlflow]\nhost_tags = ["node_name"]\n'
+        '[bridge]\naliases = { gpu01 = "i-0abc" }\nalias_file = "hosts.csv"\n'
+    )
+    settings = config.load(path, environ={})
+    assert settings.collect.timezone == "America/Chicago"
+    assert settings.collect.mlflow.host_tags == ("node_name",)
+    assert settings.collect.mlflow.team_tags == ("team",)  # defaults kept for keys not given
+    assert settings.bridge.aliases == {"gpu01": "i-0abc"}
+    assert settings.bridge.alias_file == tmp_path / "hosts.csv"
+    assert config.load(path, environ={"FINOPS_TIMEZONE": "UTC"}).collect.timezone == "UTC"
+    path.write_text('[collect]\ntimezone = "Mars/Olympus"\n')
+    with pytest.raises(ConfigError, match=r"'collect.timezone': 'Mars/Olympus' is not an IANA time zone"):
+        config.load(path, environ={})
+    path.write_text('[collect.mlflow]\nhost_tags = "host"\n')
+    with pytest.raises(ConfigError, match=r"'collect.mlflow.host_tags' must be a list of strings"):
+        config.load(path, environ={})
 
 
 def test_explicit_missing_config_is_an_error(tmp_path):

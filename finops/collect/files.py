@@ -15,7 +15,7 @@ from typing import Literal
 
 from finops.errors import InputError
 
-Format = Literal["csv", "parquet"]
+Format = Literal["csv", "parquet", "json", "text"]
 SUFFIXES: dict[str, tuple[Format, bool]] = {
     ".csv": ("csv", False),
     ".csv.gz": ("csv", True),
@@ -75,6 +75,14 @@ def expand(arguments: Sequence[str], what: str = "billing") -> list[SourceFile]:
             assert kind is not None
             found[match] = kind
     return [_fingerprint(p, *kind) for p, kind in sorted(found.items())]
+
+
+def fingerprint(path: Path) -> SourceFile:
+    """Any one input file (billing or workload record), checked to exist and fingerprinted."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such file" + (" (a directory)" if path.is_dir() else ""))
+    fmt, gzipped = kind_of(path) or ("json" if path.suffix.lower() == ".json" else "text", path.suffix.lower() == ".gz")
+    return _fingerprint(path, fmt, gzipped)
 
 
 def _fingerprint(path: Path, fmt: Format, gzipped: bool) -> SourceFile:

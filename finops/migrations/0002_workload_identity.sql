@@ -1,0 +1,32 @@
+-- 0002: workload records get a status, and host/node/instance names get a bridge to the bill.
+-- Identity (kept by finops/workloads.py for every source):
+--   workloads            (source, workload_id)      re-collecting updates the record in place
+--   workload_placements  (source, workload_id)      a workload's placements are replaced with it
+--   gpu_samples          (source, host, gpu, ts)    a window collection replaces its window
+
+ALTER TABLE workloads ADD COLUMN status VARCHAR;   -- running, pending, finished, failed, cancelled, preempted
+
+-- [bridge] of finops.toml as of the last write command: explicit aliases and the alias file.
+CREATE TABLE resource_aliases (
+    alias VARCHAR NOT NULL,
+    resource_id VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,                   -- config | <alias file path>
+    updated_at TIMESTAMPTZ NOT NULL
+);
+
+-- [bridge] bill_tag_keys as of the last write command: bill tags whose value names a resource's host.
+CREATE TABLE bridge_tag_keys (tag_key VARCHAR NOT NULL);
+
+-- Every name a workload source may use for a billed resource, lower-cased, with how it is known.
+CREATE VIEW resource_names AS
+SELECT DISTINCT lower(ResourceId) AS name, ResourceId AS resource_id, 'ResourceId' AS via
+FROM cost_line_items WHERE ResourceId IS NOT NULL
+UNION
+SELECT DISTINCT lower(ResourceName), ResourceId, 'ResourceName'
+FROM cost_line_items WHERE ResourceName IS NOT NULL AND ResourceId IS NOT NULL
+UNION
+SELECT DISTINCT lower(t.entry.value), li.ResourceId, 'tag:' || t.entry.key
+FROM cost_line_items AS li, unnest(map_entries(li.Tags)) AS t(entry)
+WHERE li.ResourceId IS NOT NULL AND t.entry.key IN (SELECT tag_key FROM bridge_tag_keys)
+UNION
+SELECT lower(alias), resource_id, source FROM resource_aliases;

@@ -1,0 +1,15 @@
+-- description: Workload records per source and kind: how many, how many still running, their placements and placed GPU-hours, and the time they span.
+SELECT
+    w.source,
+    w.kind,
+    count(DISTINCT w.workload_id) AS workloads,
+    count(DISTINCT w.workload_id) FILTER (WHERE w.ended_at IS NULL AND w.started_at IS NOT NULL) AS running,
+    count(p.resource_id) AS placements,
+    CAST(sum(p.gpu_count * epoch(coalesce(p.ended_at, now()) - p.started_at) / 3600) AS DECIMAL(18, 4)) AS gpu_hours_placed,
+    min(w.started_at) AS first_start,
+    max(w.ended_at) AS last_end,
+    max(w.loaded_at) AS last_loaded_at
+FROM workloads AS w
+LEFT JOIN workload_placements AS p ON p.source = w.source AND p.workload_id = w.workload_id
+GROUP BY ALL
+ORDER BY w.source, w.kind;
