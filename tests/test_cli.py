@@ -199,9 +199,25 @@ def test_demo_generates_loads_and_reports(run, db, tmp_path):
     assert query(db, "SELECT count(*), count(DISTINCT x_Provider) FROM cost_line_items") == [(3000, 2)]
     # Amortisation: with the Savings Plan's purchases and covered usage in one month, Σ Effective == Σ Billed.
     assert query(db, "SELECT sum(BilledCost) = sum(EffectiveCost) FROM cost_line_items") == [(True,)]
+    # The month's workload records and telemetry are loaded too, and join to the bill except the two
+    # host names the demo uses on purpose.
+    counts = query(
+        db,
+        "SELECT (SELECT count(*) FROM workloads), (SELECT count(*) FROM gpu_samples), "
+        "(SELECT count(DISTINCT source) FROM gpu_samples)",
+    )[0]
+    assert counts[0] > 10 and counts[1] > 1000 and counts[2] == 1
+    assert "2 host name(s) join to no billed resource" in result.stderr
+    joined = query(
+        db,
+        "SELECT count(*) FILTER (WHERE n.name IS NULL), count(*) FROM workload_placements p "
+        "LEFT JOIN (SELECT DISTINCT name FROM resource_names) n ON n.name = lower(p.resource_id)",
+    )[0]
+    assert 0 < joined[0] < joined[1] / 4
     again = run("demo", "--rows", "3000", "--seed", "5", "--month", "2025-03", "--out", str(tmp_path / "d"))
     assert again.exit_code == 0
     assert query(db, "SELECT count(*) FROM ingest_batches") == [(2,)]  # same seed: same files, nothing reloaded
+    assert query(db, "SELECT count(*) FROM workloads") == [(counts[0],)]  # updated in place, not doubled
 
 
 def test_demo_errors(run, tmp_path):

@@ -17,13 +17,15 @@ platform tags deployments; idle boxes carry only their team; some spend is untag
 and transfer are billed daily, compute hourly, and every account pays tax at month end.
 
 `generate` is deterministic in (rows, seed, month): the organisation grows with `rows`, and
-object-storage and network lines fill the month up to exactly `rows` rows.
+object-storage and network lines fill the month up to exactly `rows` rows. `generate_records`
+writes, for the same arguments, the workload manifest and DCGM telemetry that match that bill.
 """
 
 from __future__ import annotations
 
 from finops.demo.files import MIN_ROWS, generate
 from finops.demo.hourly import SP_RATE as SP_RATE
+from finops.demo.records import generate_records
 from finops.demo.rows import HEADER
 
-__all__ = ["HEADER", "MIN_ROWS", "generate"]
+__all__ = ["HEADER", "MIN_ROWS", "generate", "generate_records"]

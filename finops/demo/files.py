@@ -8,6 +8,7 @@ import io
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import TextIO
 
 from finops.demo.catalogue import ACCOUNTS, GCE, GCP_RESEARCH, PAYER, SUPPORT, TAX, Account, Provider, Service
 from finops.demo.hourly import savings_plan, write_hours
-from finops.demo.plan import plan
+from finops.demo.plan import Planner, plan
 from finops.demo.rows import _CENT, HEADER, ZERO, Ledger, Month, _base, _row, _service, money, month_of
 from finops.demo.streams import aws_streams, gcp_streams, write_streams
 
@@ -109,8 +110,20 @@ def _ledger(text: TextIO) -> Ledger:
     return Ledger(writer)
 
 
-def generate(out_dir: Path, rows: int = 20_000, seed: int = 7, month: str = "2026-10") -> list[Path]:
-    """Write a month of Acme ML's AWS and GCP billing as FOCUS 1.2 CSV files; return their paths."""
+@dataclass(frozen=True)
+class Planned:
+    """A month's plan and the random streams generation goes on with."""
+
+    period: Month
+    rng: random.Random  # drawn from again by the Savings Plan
+    aws_rng: random.Random
+    gcp_rng: random.Random
+    fixed: int  # rows taken by the Savings Plan and the month end
+    planner: Planner
+
+
+def planned(rows: int, seed: int, month: str) -> Planned:
+    """The month's workloads, drawn exactly as `generate` draws them."""
     if rows < MIN_ROWS:
         raise ValueError(f"rows must be at least {MIN_ROWS} for a coherent month, got {rows}")
     period = month_of(month)
@@ -119,7 +132,15 @@ def generate(out_dir: Path, rows: int = 20_000, seed: int = 7, month: str = "202
     # Every hour has a Savings Plan purchase row and at most one unused or split row.
     fixed = 2 * period.hours + sum(_MONTH_END_ROWS.values())
     planner = plan(rng, period, int((rows - fixed) * _WORKLOAD_SHARE))
-    sp = savings_plan(rng, planner.segments["aws"], period.hours)
+    return Planned(period, rng, aws_rng, gcp_rng, fixed, planner)
+
+
+def generate(out_dir: Path, rows: int = 20_000, seed: int = 7, month: str = "2026-10") -> list[Path]:
+    """Write a month of Acme ML's AWS and GCP billing as FOCUS 1.2 CSV files; return their paths."""
+    setup = planned(rows, seed, month)
+    period, fixed, planner = setup.period, setup.fixed, setup.planner
+    aws_rng, gcp_rng = setup.aws_rng, setup.gcp_rng
+    sp = savings_plan(setup.rng, planner.segments["aws"], period.hours)
     free = rows - fixed - sum(s.rows for segments in planner.segments.values() for s in segments)
 
     out_dir.mkdir(parents=True, exist_ok=True)
