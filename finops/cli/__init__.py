@@ -1,0 +1,213 @@
+"""The `finops` command line: thin click commands over the library; only finops.cli imports click."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+import finops
+from finops import config
+from finops.cli.collect import collect
+from finops.cli.common import FORMAT, OUTPUT, App, FinopsGroup, notice, pass_app, writer
+from finops.errors import FinopsError
+
+
+@click.group(cls=FinopsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="FINOPS_CONFIG",
+    help="finops.toml to read (default ./finops.toml; env FINOPS_CONFIG).",
+)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="DuckDB store (overrides `database` in finops.toml and FINOPS_DB).",
+)
+@click.option("--debug", is_flag=True, help="Show the traceback of an error.")
+@click.version_option(finops.__version__, prog_name="finops")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, db: Path | None, debug: bool) -> None:
+    """What your ML cloud bill paid for: training runs, deployments, idle GPUs."""
+    ctx.obj = App(config_path, db, debug)
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default=config.CONFIG_NAME)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: Path, force: bool) -> None:
+    """Write a commented starter finops.toml."""
+    written = config.write_starter(path, force)
+    click.echo(f"wrote {written}")
+
+
+cli.add_command(collect)
+
+
+STATUS_QUERIES = {
+    "billing": "loads_by_billing_period",
+    "workloads": "workloads_by_source",
+    "telemetry": "gpu_samples_by_source",
+    "unmatched": "unmatched_resources",
+}
+
+
+@cli.command()
+@click.argument("what", type=click.Choice(list(STATUS_QUERIES)), default="billing")
+@FORMAT
+@OUTPUT
+@click.option("--period", help="Only this billing month (YYYY-MM; billing only).")
+@pass_app
+def status(app: App, what: str, fmt: str | None, out: Path | None, period: str | None) -> None:
+    """What is loaded: billing (default) per provider, period, source and currency; workloads; telemetry;
+    or unmatched (workload and telemetry names that join to no ResourceId on the bill)."""
+    from finops import output, queries, store
+    from finops.export import month_bounds
+
+    if period:
+        month_bounds(period)
+    query = queries.load(STATUS_QUERIES[what])
+    params = {"period": period} if "period" in query.params else {}
+    con = store.connect(app.settings, read_only=True)
+    try:
+        reader = con.sql(query.sql, params=params).to_arrow_reader()
+        output.write(reader, output.choose_format(fmt, out, sys.stdout), out, sys.stdout)
+        if what == "billing":
+            unmatched = store_count(con, UNMATCHED_NAMES.format(query_text("unmatched_resources")))
+            if unmatched:
+                notice(
+                    f"{unmatched} host/instance name(s) in workload records join to no bill ResourceId; "
+                    "see `finops status unmatched` and [bridge] in finops.toml"
+                )
+    finally:
+        con.close()
+
+
+def query_text(name: str) -> str:
+    """A named query's SQL without its trailing semicolon, for use as a subquery."""
+    from finops import queries
+
+    return queries.load(name).sql.strip().rstrip(";")
+
+
+UNMATCHED_NAMES = "SELECT count(DISTINCT lower(name)) FROM ({})"
+
+
+@cli.command()
+@click.argument("query", required=False)
+@click.option(
+    "-f",
+    "--file",
+    "query_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the SQL from a file ('-' reads stdin when QUERY is '-').",
+)
+@FORMAT
+@OUTPUT
+@pass_app
+def sql(app: App, query: str | None, query_file: Path | None, fmt: str | None, out: Path | None) -> None:
+    """Run ad-hoc SQL against the store, read-only (writes and file access are refused)."""
+    from finops import adhoc, output, store
+
+    if query_file is not None:
+        query = query_file.read_text(encoding="utf-8")
+    elif query == "-":
+        query = sys.stdin.read()
+    if not query or not query.strip():
+        raise FinopsError("give the SQL as an argument, with -f FILE, or as '-' to read stdin")
+    con = store.connect(app.settings, read_only=True, sandbox=True)
+    try:
+        reader = adhoc.run(con, query)
+        output.write(reader, output.choose_format(fmt, out, sys.stdout), out, sys.stdout)
+    finally:
+        con.close()
+
+
+@cli.group(cls=FinopsGroup)
+def export() -> None:
+    """Write the store's contents out in standard formats."""
+
+
+@export.command("focus")
+@click.option("--period", required=True, help="Billing month to export (YYYY-MM).")
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="FILE.csv or FILE.parquet.",
+)
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), help="Default: from the file's suffix.")
+@pass_app
+def export_focus(app: App, period: str, out: Path, fmt: str | None) -> None:
+    """Write one billing month as a FOCUS 1.2 Cost and Usage dataset."""
+    from finops import export as export_module
+    from finops import store
+
+    con = store.connect(app.settings, read_only=True)
+    try:
+        rows = export_module.export_focus(con, period, out, fmt, sys.stdout)
+    finally:
+        con.close()
+    click.echo(f"wrote {rows} rows of {period} to {out}", err=True)
+
+
+@cli.command()
+@click.option("--rows", default=20_000, show_default=True, help="Billing rows to generate.")
+@click.option("--seed", default=7, show_default=True, help="Random seed; the same seed gives the same files.")
+@click.option("--month", default="2026-10", show_default=True, help="Billing month to generate (YYYY-MM).")
+@click.option(
+    "--out",
+    "out_dir",
+    default="demo-data",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for the generated files.",
+)
+@FORMAT
+@pass_app
+def demo(app: App, rows: int, seed: int, month: str, out_dir: Path, fmt: str | None) -> None:
+    """Generate a month of billing, workload records and GPU telemetry for a synthetic ML organisation,
+    load them, and show the status."""
+    from finops import output, queries
+    from finops.demo.load import load_demo
+    from finops.export import month_bounds
+
+    month_bounds(month, "--month")
+    con = writer(app)
+    try:
+        try:
+            loaded = load_demo(con, out_dir, rows, seed, month, notice=notice)
+        except ValueError as exc:
+            raise FinopsError(f"--rows/--month: {exc}") from None
+        reader = con.sql(queries.load("loads_by_billing_period").sql, params={"period": month}).to_arrow_reader()
+        output.write(reader, output.choose_format(fmt, None, sys.stdout), None, sys.stdout)
+        unmatched = store_count(con, UNMATCHED_NAMES.format(query_text("unmatched_resources")))
+    finally:
+        con.close()
+    w, t = loaded.workloads, loaded.telemetry
+    click.echo(
+        f"generated {rows} billing rows, {w.new + w.updated} workloads ({w.placements} placements) and "
+        f"{t.samples} GPU samples from {t.hosts} hosts under {out_dir}/; store: {app.settings.database}",
+        err=True,
+    )
+    if unmatched:
+        notice(f"{unmatched} host name(s) join to no billed resource, on purpose: see `finops status unmatched`")
+
+
+def store_count(con: Any, sql: str) -> int:
+    """The single number a counting query returns."""
+    from finops import store
+
+    row = store.fetch_one(con, sql)
+    return int(row[0]) if row else 0
+
+
+def main() -> None:
+    """Entry point of the `finops` console script."""
+    cli(prog_name="finops")
