@@ -2,7 +2,8 @@
 
 `resource_names` (a view) unites the bill's own ResourceId and ResourceName, the values of
 the bill tags listed in [bridge] bill_tag_keys, and the aliases of [bridge] aliases and
-alias_file. `sync` copies the [bridge] settings into the store; write commands call it.
+alias_file. Write commands `sync` the [bridge] settings into the store (so plain SQL sees them);
+read commands `overlay` them as temporary tables, so an edited finops.toml counts at once.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import duckdb
 
 from finops.config import BridgeSettings
 from finops.errors import ConfigError
-from finops.store import transaction
+from finops.store import fetch_one, transaction
 
 
 def aliases(settings: BridgeSettings) -> list[tuple[str, str, str]]:
@@ -27,14 +28,32 @@ def aliases(settings: BridgeSettings) -> list[tuple[str, str, str]]:
 
 def sync(con: duckdb.DuckDBPyConnection, settings: BridgeSettings) -> None:
     """Replace the stored [bridge] snapshot with the current settings, in one transaction."""
-    rows = aliases(settings)
+    aliases(settings)  # a bad alias file fails before anything is replaced
     with transaction(con):
         con.execute("DELETE FROM resource_aliases")
         con.execute("DELETE FROM bridge_tag_keys")
-        if rows:
-            con.executemany("INSERT INTO resource_aliases VALUES (?, ?, ?, current_timestamp)", rows)
-        if settings.bill_tag_keys:
-            con.executemany("INSERT INTO bridge_tag_keys VALUES (?)", [[k] for k in settings.bill_tag_keys])
+        _fill(con, settings)
+
+
+def overlay(con: duckdb.DuckDBPyConnection, settings: BridgeSettings) -> None:
+    """On a read-only connection: temporary tables that shadow the stored [bridge] snapshot."""
+    con.execute("CREATE OR REPLACE TEMP TABLE resource_aliases AS SELECT * FROM main.resource_aliases LIMIT 0")
+    con.execute("CREATE OR REPLACE TEMP TABLE bridge_tag_keys AS SELECT * FROM main.bridge_tag_keys LIMIT 0")
+    _fill(con, settings)
+
+
+def unmatched_count(con: duckdb.DuckDBPyConnection) -> int:
+    """How many distinct names in workload records join to no billed resource."""
+    row = fetch_one(con, "SELECT count(DISTINCT lower(name)) FROM unmatched_resources")
+    return int(row[0]) if row else 0
+
+
+def _fill(con: duckdb.DuckDBPyConnection, settings: BridgeSettings) -> None:
+    rows = aliases(settings)
+    if rows:
+        con.executemany("INSERT INTO resource_aliases VALUES (?, ?, ?, current_timestamp)", rows)
+    if settings.bill_tag_keys:
+        con.executemany("INSERT INTO bridge_tag_keys VALUES (?)", [[k] for k in settings.bill_tag_keys])
 
 
 def _alias_file(path: Path) -> list[tuple[str, str, str]]:

@@ -3,9 +3,12 @@
 Identity and replacement (the same for Slurm, MLflow, manifests, DCGM, nvidia-smi):
 - a workload is (source, workload_id): collecting it again replaces its record and all its
   placements in place (a run that was running and has ended gets its end), never a second copy;
-- GPU samples are (source, host, gpu, ts): a collection over an explicit window replaces every
-  sample of that source in the window; a collection from files replaces the samples with the
-  same (host, gpu, ts) and leaves the others.
+- GPU samples are (source, host, gpu, ts). A collection over an explicit window (Prometheus)
+  replaces, for each host it returned, that source's samples in the window. A collection from
+  files replaces, per host, that source's samples between the host's first and last new
+  timestamp ("span"), so a log saved again with another start or step does not leave doubles;
+  per-run telemetry (MLflow) replaces only samples with the same (host, gpu, ts) ("keys"), so
+  collecting one experiment never removes another's.
 Each write is one transaction, recorded in ingest_loads.
 """
 
@@ -16,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
@@ -133,6 +136,7 @@ def write(
     samples: pa.Table | None = None,
     window: tuple[datetime, datetime] | None = None,
     files: Sequence[SourceFile] = (),
+    replace: Literal["span", "keys"] = "span",
 ) -> CollectReport:
     """Validate, then replace these workloads (with their placements) and samples in one transaction."""
     workload_table, placement_table = _tables(source, workloads)
@@ -162,7 +166,7 @@ def write(
             con.execute(
                 "INSERT INTO workload_placements BY NAME SELECT *, current_timestamp AS loaded_at FROM _new_placements"
             )
-            hosts = _replace_samples(con, source, samples, window) if samples is not None else 0
+            hosts = _replace_samples(con, source, samples, window, replace) if samples is not None else 0
         finally:
             con.unregister("_new_workloads")
             con.unregister("_new_placements")
@@ -224,6 +228,7 @@ def _tables(source: str, workloads: Sequence[Workload]) -> tuple[pa.Table, pa.Ta
             if start is None:
                 raise InputError(f"{where}: placement on {p.resource_id!r} has no start and neither has the workload")
             _check_interval(f"{where} on {p.resource_id!r}", start, end)
+            _check_inside(f"{where}: placement on {p.resource_id!r}", start, end, w.started_at, w.ended_at)
             if p.gpu_count is not None and p.gpu_count < 0:
                 raise InputError(f"{where}: placement on {p.resource_id!r} has a negative GPU count")
             placements.append(
@@ -248,6 +253,16 @@ def _check_interval(where: str, start: datetime | None, end: datetime | None) ->
         raise InputError(f"{where}: ends ({end:%Y-%m-%d %H:%M:%S %Z}) before it starts ({start:%Y-%m-%d %H:%M:%S %Z})")
 
 
+def _check_inside(
+    where: str, start: datetime, end: datetime | None, outer_start: datetime | None, outer_end: datetime | None
+) -> None:
+    """A placement lies within its workload's span (where the workload states one)."""
+    if outer_start is not None and start < outer_start:
+        raise InputError(f"{where} starts ({start:%Y-%m-%d %H:%M:%S %Z}) before the workload does")
+    if outer_end is not None and (end is None or end > outer_end):
+        raise InputError(f"{where} ends after the workload does ({outer_end:%Y-%m-%d %H:%M:%S %Z})")
+
+
 def _checked_samples(samples: pa.Table, source: str) -> pa.Table:
     if samples.schema != SAMPLE_SCHEMA:
         samples = samples.select(SAMPLE_SCHEMA.names).cast(SAMPLE_SCHEMA)
@@ -257,7 +272,11 @@ def _checked_samples(samples: pa.Table, source: str) -> pa.Table:
 
 
 def _replace_samples(
-    con: duckdb.DuckDBPyConnection, source: str, samples: pa.Table, window: tuple[datetime, datetime] | None
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    samples: pa.Table,
+    window: tuple[datetime, datetime] | None,
+    replace: str,
 ) -> int:
     """Replace the samples this collection covers; return the number of hosts it had samples for."""
     con.register("_new_samples", samples)
@@ -267,7 +286,16 @@ def _replace_samples(
             if outside and outside[0]:
                 raise InputError(f"{source}: {outside[0]} sample(s) lie outside the collected window")
             con.execute(
-                "DELETE FROM gpu_samples WHERE source = ? AND ts >= ? AND ts < ?", [source, window[0], window[1]]
+                "DELETE FROM gpu_samples WHERE source = ? AND ts >= ? AND ts < ? "
+                "AND host IN (SELECT DISTINCT host FROM _new_samples)",
+                [source, window[0], window[1]],
+            )
+        elif replace == "span":
+            con.execute(
+                "DELETE FROM gpu_samples AS g USING (SELECT host, min(ts) AS lo, max(ts) AS hi FROM _new_samples "
+                "GROUP BY host) AS b WHERE g.source = ? AND g.host IS NOT DISTINCT FROM b.host "
+                "AND g.ts BETWEEN b.lo AND b.hi",
+                [source],
             )
         else:
             con.execute(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,19 @@ def db(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(db: Path) -> config.Settings:
     return config.Settings(database=db)
+
+
+@pytest.fixture
+def con(settings: config.Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection to the migrated test store, closed afterwards."""
+    connection = store.connect(settings)
+    yield connection
+    connection.close()
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
+    """Every row of a query on an open connection."""
+    return con.execute(sql).fetchall()
 
 
 @pytest.fixture

@@ -44,12 +44,14 @@ def test_names_join_by_id_name_tag_alias_and_alias_file(run, db, loaded):
     run("collect", "workloads", str(loaded / "w.csv"))
     assert unmatched(run) == ["gpu-node-07", "mystery-host", "slurm-gpu03"]
     (loaded / "hosts.csv").write_text("alias,resource_id\nslurm-gpu03,i-0ccc\n")
-    (loaded / "finops.toml").write_text(
-        '[bridge]\naliases = { "gpu-node-07" = "i-0bbb" }\nalias_file = "hosts.csv"\n'
-    )
-    # The [bridge] settings reach the store with the next write command.
+    (loaded / "finops.toml").write_text('[bridge]\naliases = { "gpu-node-07" = "i-0bbb" }\nalias_file = "hosts.csv"\n')
+    # Read commands see an edited [bridge] at once; write commands also copy it into the store.
+    assert run("--config", str(loaded / "finops.toml"), "status", "unmatched").exit_code == 0
+    result = run("--config", str(loaded / "finops.toml"), "status", "unmatched", "--format", "csv")
+    assert [row["name"] for row in csv.DictReader(io.StringIO(result.stdout))] == ["mystery-host"]
+    assert query(db, "SELECT count(DISTINCT name) FROM unmatched_resources") == [(3,)]  # stored snapshot: not synced
     assert run("--config", str(loaded / "finops.toml"), "collect", "workloads", str(loaded / "w.csv")).exit_code == 0
-    assert unmatched(run) == ["mystery-host"]
+    assert query(db, "SELECT count(*) FROM unmatched_resources") == [(1,)]
     joined = query(
         db,
         "SELECT p.workload_id, n.resource_id, n.via FROM workload_placements p "
@@ -74,11 +76,23 @@ def test_billing_status_mentions_unmatched_names(run, loaded):
 def test_workloads_and_telemetry_status(run, loaded):
     run("collect", "workloads", str(loaded / "w.csv"))
     rows = list(csv.DictReader(io.StringIO(run("status", "workloads", "--format", "csv").stdout)))
-    assert [(r["source"], r["kind"], r["workloads"], r["placements"], r["gpu_hours_placed"]) for r in rows] == [
-        ("manifest", "training", "6", "6", "48")
-    ]
+    assert [
+        (r["source"], r["kind"], r["workloads"], r["placements"], r["open_placements"], r["gpu_hours_closed"])
+        for r in rows
+    ] == [("manifest", "training", "6", "6", "0", "48")]
+    assert "--period applies to `finops status billing`" in one_line_error(
+        run("status", "workloads", "--period", "2026-10")
+    )
     telemetry = run("status", "telemetry", "--format", "csv")
     assert telemetry.exit_code == 0 and telemetry.stdout.splitlines()[1:] == []
+
+
+def test_a_null_bill_tag_does_not_hide_unmatched_names(run, tmp_path):
+    (tmp_path / "bill.csv").write_text(BILL.replace('""hostname"": ""ip-10-0-1-23.ec2.internal""', '""Name"": null'))
+    (tmp_path / "w.csv").write_text(MANIFEST)
+    run("collect", "focus", str(tmp_path / "bill.csv"))
+    run("collect", "workloads", str(tmp_path / "w.csv"))
+    assert unmatched(run) == ["gpu-node-07", "ip-10-0-1-23.ec2.internal", "mystery-host", "slurm-gpu03"]
 
 
 def test_bad_alias_file_is_a_config_error(run, loaded):

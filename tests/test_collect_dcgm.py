@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from finops import config, store
+from finops import store
 from finops.collect import dcgm, prometheus
 from finops.errors import InputError
 from tests.conftest import FIXTURES, one_line_error, query, snapshot
@@ -208,30 +208,23 @@ def test_prometheus_warnings_are_notices_once(run, db):
     assert notices == [f"notice: Prometheus {server.url}: PromQL info: metric might not be a counter"]
 
 
-def test_a_silent_server_times_out_with_one_clear_error(settings_con):
+def test_a_silent_server_times_out_with_one_clear_error(con):
     start = datetime.fromtimestamp(T0, UTC)
     with socket.socket() as silent:  # accepts connections (the kernel's backlog) and never answers
         silent.bind(("127.0.0.1", 0))
         silent.listen()
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
         with pytest.raises(InputError) as caught:
-            dcgm.collect(settings_con, prometheus=url, start=start, end=start + timedelta(minutes=1), timeout=0.2)
+            dcgm.collect(con, prometheus=url, start=start, end=start + timedelta(minutes=1), timeout=0.2)
     assert str(caught.value) == (
         f"{url}/api/v1/query_range (query DCGM_FI_DEV_GPU_UTIL): Prometheus did not answer "
         "(no answer within 0.2 s); check that it is up and try again"
     )
-    assert query_count(settings_con) == 0
+    assert query_count(con) == 0
 
 
 def query_count(con: Any) -> int:
     return int(store.fetch_one(con, "SELECT count(*) FROM gpu_samples")[0])
-
-
-@pytest.fixture
-def settings_con(db):
-    con = store.connect(config.Settings(database=db))
-    yield con
-    con.close()
 
 
 # --- errors: one line, exit 2, and the store as it was ------------------------------------------------
@@ -432,10 +425,10 @@ def test_files_replace_per_host_between_their_first_and_last_instant(run, db, tm
     ]
 
 
-def test_the_library_reads_a_directory(settings_con):
-    report = dcgm.collect(settings_con, paths=[str(FIXTURES / "dcgm")])
+def test_the_library_reads_a_directory(con):
+    report = dcgm.collect(con, paths=[str(FIXTURES / "dcgm")])
     assert (report.samples, report.hosts) == (13, 2)
-    assert query_count(settings_con) == 13
+    assert query_count(con) == 13
 
 
 # --- the exposition parser and the paging, as properties ----------------------------------------------

@@ -137,6 +137,8 @@ def test_bad_manifests_are_one_line_errors_and_change_nothing(run, db, tmp_path)
         "date": ("d.csv", "workload_id,kind,start\nx,batch,yesterday\n", "'yesterday' is not a date-time"),
         "empty id": ("e.csv", "workload_id,kind\n,batch\n", "workload_id is empty"),
         "ragged": ("r.csv", "workload_id,kind\nx,batch,extra\n", "more fields than the header"),
+        "no start": ("s.csv", "workload_id,kind,resource_id\nx,batch,i-1\n", "has placements but no start"),
+        "infinity": ("i.json", '[{"workload_id": "x", "kind": "batch", "gpus": Infinity}]', "Infinity is not a value"),
     }
     for name, (file, text, expected) in cases.items():
         message = one_line_error(run("collect", "workloads", write(tmp_path, file, text)))

@@ -21,7 +21,6 @@ from click.testing import Result
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from finops import config, store
 from finops.collect import mlflow, mlflow_files, mlflow_rest
 from finops.config import MlflowSettings
 from finops.errors import InputError
@@ -62,14 +61,6 @@ def no_mlflow_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests set the MLFLOW_TRACKING_* variables they need; none leak in from the environment."""
     for name in ("MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def con(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = store.connect(config.Settings(database=db))
-    connection.execute("SET TimeZone = 'UTC'")
-    yield connection
-    connection.close()
 
 
 @pytest.fixture

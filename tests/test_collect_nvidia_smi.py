@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from finops import store
 from finops.collect import nvidia_smi
 from finops.errors import InputError
-from tests.conftest import FIXTURES, one_line_error, query, snapshot
+from tests.conftest import FIXTURES, one_line_error, query, rows, snapshot
 
 GPU01 = FIXTURES / "nvidia-smi" / "gpu01.csv"
 GPU02 = FIXTURES / "nvidia-smi" / "gpu02.csv"
@@ -36,17 +35,6 @@ def utc(*parts: int) -> datetime:
 @pytest.fixture(autouse=True)
 def _no_env_timezone(monkeypatch):
     monkeypatch.delenv("FINOPS_TIMEZONE", raising=False)
-
-
-@pytest.fixture(name="con")
-def _con(settings):
-    connection = store.connect(settings)
-    yield connection
-    connection.close()
-
-
-def rows(con, sql):
-    return con.execute(sql).fetchall()
 
 
 def samples(con, where: str = "true"):

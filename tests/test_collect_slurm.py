@@ -12,10 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from finops import store
 from finops.collect import slurm
 from finops.errors import ConfigError, InputError
-from tests.conftest import FIXTURES, one_line_error, query, snapshot
+from tests.conftest import FIXTURES, one_line_error, query, rows, snapshot
 
 FIRST = FIXTURES / "slurm" / "sacct-2025-01-10.txt"
 LATER = FIXTURES / "slurm" / "sacct-2025-01-10-later.txt"
@@ -30,17 +29,6 @@ def utc(*parts: int) -> datetime:
 @pytest.fixture(autouse=True)
 def _no_env_timezone(monkeypatch):
     monkeypatch.delenv("FINOPS_TIMEZONE", raising=False)
-
-
-@pytest.fixture(name="con")
-def _con(settings):
-    connection = store.connect(settings)
-    yield connection
-    connection.close()
-
-
-def rows(con, sql):
-    return con.execute(sql).fetchall()
 
 
 def sacct(tmp_path: Path, *lines: str, header: str = HEADER, name: str = "sacct.txt") -> Path:

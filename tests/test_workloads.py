@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from finops import store
 from finops import workloads as wl
 from finops.errors import InputError
+from tests.conftest import rows
 
 T0 = datetime(2026, 10, 3, 10, 15, tzinfo=UTC)
 
@@ -29,17 +29,6 @@ def run(workload_id: str = "r1", end: datetime | None = None, **changes) -> wl.W
     )
     fields.update(changes)
     return wl.Workload(**fields)
-
-
-@pytest.fixture(name="con")
-def _con(settings):
-    connection = store.connect(settings)
-    yield connection
-    connection.close()
-
-
-def rows(con, sql):
-    return con.execute(sql).fetchall()
 
 
 def test_recollecting_updates_in_place(con):
@@ -97,7 +86,7 @@ def samples(host: str, minutes: range, utilization: float = 50.0):
     )
 
 
-def test_file_samples_replace_the_same_host_gpu_and_time(con):
+def test_file_samples_replace_each_hosts_span(con):
     wl.write(con, "nvidia-smi", "a", samples=samples("h1", range(0, 60)))
     wl.write(con, "nvidia-smi", "b", samples=samples("h2", range(0, 60)))
     report = wl.write(con, "nvidia-smi", "c", samples=samples("h1", range(30, 90), 90.0))
@@ -106,11 +95,34 @@ def test_file_samples_replace_the_same_host_gpu_and_time(con):
         ("h1", 90, 30 * 50.0 + 60 * 90.0),
         ("h2", 60, 60 * 50.0),
     ]
-    # Two logs of one host with a gap keep what was collected for the gap earlier.
-    gap = samples("h1", range(200, 210), 10.0)
-    wl.write(con, "nvidia-smi", "d", samples=gap)
-    wl.write(con, "nvidia-smi", "e", samples=samples("h1", [*range(190, 200), *range(210, 220)], 70.0))
-    assert rows(con, "SELECT count(*) FROM gpu_samples WHERE host = 'h1' AND utilization = 10.0") == [(10,)]
+    # The same log saved again with other timestamps (another start or step) replaces, not doubles.
+    shifted = wl.samples_table(
+        {
+            "ts": [T0 + timedelta(minutes=m, seconds=30) for m in range(30, 89)],
+            "host": ["h1"] * 59,
+            "gpu_index": [0] * 59,
+            "utilization": [80.0] * 59,
+        }
+    )
+    wl.write(con, "nvidia-smi", "d", samples=shifted)
+    assert rows(con, "SELECT count(*) FROM gpu_samples WHERE host = 'h1'") == [(31 + 59 + 1,)]  # 0..30, new, 89
+
+
+def test_keyed_samples_replace_only_the_same_host_gpu_and_time(con):
+    wl.write(con, "mlflow", "a", samples=samples("h1", range(200, 210), 10.0), replace="keys")
+    wl.write(con, "mlflow", "b", samples=samples("h1", [*range(190, 200), *range(210, 220)], 70.0), replace="keys")
+    assert rows(con, "SELECT utilization, count(*) FROM gpu_samples GROUP BY 1 ORDER BY 1") == [(10.0, 10), (70.0, 20)]
+    wl.write(con, "mlflow", "c", samples=samples("h1", range(200, 210), 20.0), replace="keys")
+    assert rows(con, "SELECT utilization, count(*) FROM gpu_samples GROUP BY 1 ORDER BY 1") == [(20.0, 10), (70.0, 20)]
+
+
+def test_placements_lie_within_their_workload(con):
+    late = wl.Placement("i-0abc", started_at=T0 - timedelta(hours=1), ended_at=T0 + timedelta(hours=1))
+    with pytest.raises(InputError, match=r"placement on 'i-0abc' starts .* before the workload does"):
+        wl.write(con, "manifest", "x", [run(end=T0 + timedelta(hours=2), placements=(late,))])
+    long = wl.Placement("i-0abc", started_at=T0, ended_at=T0 + timedelta(days=90))
+    with pytest.raises(InputError, match="placement on 'i-0abc' ends after the workload does"):
+        wl.write(con, "manifest", "x", [run(end=T0 + timedelta(hours=2), placements=(long,))])
 
 
 def test_statuses_are_unified():
@@ -128,8 +140,13 @@ def test_statuses_are_unified():
 def test_window_samples_replace_the_whole_window(con):
     wl.write(con, "dcgm", "a", samples=samples("h1", range(0, 60)))
     window = (T0 + timedelta(minutes=30), T0 + timedelta(minutes=45))
-    wl.write(con, "dcgm", "b", samples=samples("h2", range(30, 45)), window=window)
-    assert rows(con, "SELECT host, count(*) FROM gpu_samples GROUP BY 1 ORDER BY 1") == [("h1", 45), ("h2", 15)]
+    wl.write(con, "dcgm", "b", samples=samples("h1", range(30, 45), 99.0), window=window)
+    assert rows(con, "SELECT utilization, count(*) FROM gpu_samples GROUP BY 1 ORDER BY 1") == [(50.0, 45), (99.0, 15)]
+    # A host the window's query did not return (another cluster's) keeps its samples.
+    wl.write(con, "dcgm", "c", samples=samples("h2", range(30, 45)), window=window)
+    assert rows(con, "SELECT host, count(*) FROM gpu_samples GROUP BY 1 ORDER BY 1") == [("h1", 60), ("h2", 15)]
+    with pytest.raises(InputError, match="1 sample\\(s\\) lie outside the collected window"):
+        wl.write(con, "dcgm", "d", samples=samples("h2", range(44, 46)), window=window)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

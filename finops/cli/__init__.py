@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -65,19 +64,22 @@ STATUS_QUERIES = {
 def status(app: App, what: str, fmt: str | None, out: Path | None, period: str | None) -> None:
     """What is loaded: billing (default) per provider, period, source and currency; workloads; telemetry;
     or unmatched (workload and telemetry names that join to no ResourceId on the bill)."""
-    from finops import output, queries, store
+    from finops import bridge, output, queries, store
     from finops.export import month_bounds
 
+    query = queries.load(STATUS_QUERIES[what])
     if period:
         month_bounds(period)
-    query = queries.load(STATUS_QUERIES[what])
+        if "period" not in query.params:
+            raise FinopsError(f"--period applies to `finops status billing`, not to `finops status {what}`")
     params = {"period": period} if "period" in query.params else {}
     con = store.connect(app.settings, read_only=True)
     try:
+        bridge.overlay(con, app.settings.bridge)
         reader = con.sql(query.sql, params=params).to_arrow_reader()
         output.write(reader, output.choose_format(fmt, out, sys.stdout), out, sys.stdout)
         if what == "billing":
-            unmatched = store_count(con, UNMATCHED_NAMES.format(query_text("unmatched_resources")))
+            unmatched = bridge.unmatched_count(con)
             if unmatched:
                 notice(
                     f"{unmatched} host/instance name(s) in workload records join to no bill ResourceId; "
@@ -85,16 +87,6 @@ def status(app: App, what: str, fmt: str | None, out: Path | None, period: str |
                 )
     finally:
         con.close()
-
-
-def query_text(name: str) -> str:
-    """A named query's SQL without its trailing semicolon, for use as a subquery."""
-    from finops import queries
-
-    return queries.load(name).sql.strip().rstrip(";")
-
-
-UNMATCHED_NAMES = "SELECT count(DISTINCT lower(name)) FROM ({})"
 
 
 @cli.command()
@@ -174,7 +166,7 @@ def export_focus(app: App, period: str, out: Path, fmt: str | None) -> None:
 def demo(app: App, rows: int, seed: int, month: str, out_dir: Path, fmt: str | None) -> None:
     """Generate a month of billing, workload records and GPU telemetry for a synthetic ML organisation,
     load them, and show the status."""
-    from finops import output, queries
+    from finops import bridge, output, queries
     from finops.demo.load import load_demo
     from finops.export import month_bounds
 
@@ -187,7 +179,7 @@ def demo(app: App, rows: int, seed: int, month: str, out_dir: Path, fmt: str | N
             raise FinopsError(f"--rows/--month: {exc}") from None
         reader = con.sql(queries.load("loads_by_billing_period").sql, params={"period": month}).to_arrow_reader()
         output.write(reader, output.choose_format(fmt, None, sys.stdout), None, sys.stdout)
-        unmatched = store_count(con, UNMATCHED_NAMES.format(query_text("unmatched_resources")))
+        unmatched = bridge.unmatched_count(con)
     finally:
         con.close()
     w, t = loaded.workloads, loaded.telemetry
@@ -200,14 +192,12 @@ def demo(app: App, rows: int, seed: int, month: str, out_dir: Path, fmt: str | N
         notice(f"{unmatched} host name(s) join to no billed resource, on purpose: see `finops status unmatched`")
 
 
-def store_count(con: Any, sql: str) -> int:
-    """The single number a counting query returns."""
-    from finops import store
-
-    row = store.fetch_one(con, sql)
-    return int(row[0]) if row else 0
-
-
 def main() -> None:
     """Entry point of the `finops` console script."""
-    cli(prog_name="finops")
+    try:
+        cli(prog_name="finops")
+    except BrokenPipeError:  # `finops status | head`: the reader left; that is not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)

@@ -2,7 +2,8 @@
 
 Incremental semantics: a sample is (source "dcgm", host, GPU, ts), the GPU being its UUID (`<UUID>/MIG-<GPU_I_ID>`
 for a MIG instance) or else its index. Live mode fetches the whole window [start, end) first, then replaces
-every dcgm sample in it in one transaction: collecting the same window again changes nothing, an overlapping
+the window's samples of the hosts it returned in one transaction (another cluster's hosts are kept):
+collecting the same window again changes nothing, an overlapping
 window replaces the overlap, a failed request writes nothing, and a window Prometheus has no samples for is
 refused rather than emptied (it may be past the server's retention). File mode replaces, per host, the dcgm
 samples between the first and last instant the files hold for that host. The metrics of one GPU at one
@@ -71,7 +72,7 @@ def collect(
     """Load DCGM samples of a Prometheus window [start, end) or of saved files, replacing what they cover.
 
     `source` names the telemetry stream: give each Prometheus server (cluster) its own, since a window
-    collection replaces every sample of its source in the window.
+    collection replaces that source's samples in the window for the hosts it returned.
     """
     if prometheus:
         if start is None or end is None:

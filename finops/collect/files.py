@@ -129,3 +129,16 @@ def csv_header(source: SourceFile) -> tuple[list[str], str]:
     delimiter = max(",;\t|", key=text.count)
     header = next(csv.reader(io.StringIO(text), delimiter=delimiter))
     return [h.strip() for h in header], delimiter
+
+
+def text_lines(source: SourceFile, what: str) -> list[str]:
+    """The lines of a (possibly gzipped) UTF-8 text file; `what` names it in errors."""
+    try:
+        if source.gzipped:
+            with gzip.open(source.path, "rt", encoding="utf-8-sig") as fh:
+                return fh.read().splitlines()
+        return source.path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        raise InputError(f"{source.path}: not UTF-8 text; save the {what} as UTF-8") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"{source.path}: cannot read: {exc}") from None

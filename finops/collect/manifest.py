@@ -62,9 +62,11 @@ def _records(file: SourceFile) -> list[tuple[str, Mapping[str, Any]]]:
         raise InputError(f"{path}: not UTF-8 text; save the manifest as UTF-8") from None
     if path.suffix.lower() == ".json":
         try:
-            data = json.loads(text)
+            data = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        except ValueError as exc:
+            raise InputError(f"{path}: {exc}") from None
         items = data.get("workloads") if isinstance(data, dict) else data
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise InputError(f'{path}: expected a list of workload objects (or {{"workloads": [...]}})')
@@ -95,7 +97,10 @@ def _workload(workload_id: str, rows: list[tuple[str, Mapping[str, Any]]], local
     start = times.instant(fields["start"], f"{first_where} start", local) if fields["start"] else None
     end = times.instant(fields["end"], f"{first_where} end", local) if fields["end"] else None
     if start is None and placements:
-        start = min(p.started_at for p in placements if p.started_at is not None)
+        starts = [p.started_at for p in placements if p.started_at is not None]
+        if not starts:
+            raise InputError(f"{first_where}: workload {workload_id!r} has placements but no start; give start")
+        start = min(starts)
     attributes = dict(first.get("attributes") or {}) if isinstance(first.get("attributes"), dict) else {}
     for _, record in rows:
         for key, value in record.items():
@@ -147,6 +152,10 @@ def _placements(where: str, record: Mapping[str, Any], local: ZoneInfo | None) -
             )
         )
     return found
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a value a manifest may hold")
 
 
 def _text(value: Any) -> str | None:

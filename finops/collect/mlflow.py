@@ -4,7 +4,8 @@ Incremental semantics: a run is the workload (source "mlflow", run_id). A collec
 active run of the chosen experiments (all by default) and their GPU system metrics first, then writes
 once: a run seen before is replaced in place with its placements (a run that was RUNNING and has
 finished gets its end and status), so collecting twice leaves the same rows and the second report
-counts them as updated. GPU samples are replaced per host between the first and last timestamp read.
+counts them as updated. GPU samples replace only stored samples of the same (host, GPU, time), so collecting
+one experiment never removes another's samples on a shared host.
 Runs deleted in MLflow are skipped, never removed from the store; runs not read are left alone.
 
 Mapping: kind from the `kind_tag` (training when absent or unknown); team, owner, project from the
@@ -107,7 +108,7 @@ def collect(
         notice(f"{fetched.source_uri}: no active runs in experiment(s) {', '.join(sorted(fetched.experiments))}")
     workloads = [_workload(run, fetched.experiments, settings) for run in fetched.runs]
     samples = _samples(fetched, settings, notice)
-    return wl.write(con, SOURCE, fetched.source_uri, workloads, samples=samples, files=fetched.files)
+    return wl.write(con, SOURCE, fetched.source_uri, workloads, samples=samples, files=fetched.files, replace="keys")
 
 
 def select(experiments: Mapping[str, str], wanted: Sequence[str], where: str) -> dict[str, str]:

@@ -8,18 +8,13 @@ a message or the store. Redirects are refused rather than followed, so no header
 
 from __future__ import annotations
 
-import base64
-import http.client
-import json
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
-from email.message import Message
-from typing import IO, Any
-from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
+from finops import httpjson
 from finops.collect.mlflow import Fetched, Point, Run, finite, sampled_keys, select, status_word
-from finops.errors import ConfigError, FinopsError, InputError
+from finops.errors import ConfigError, InputError
 
 API = "/api/2.0/mlflow/"
 PAGE = 1000  # runs or experiments per page: MLflow's default (its limit is 50,000)
@@ -56,33 +51,31 @@ def read(uri: str, wanted: Sequence[str], token: str | None, username: str | Non
 
 
 class Client:
-    """One MLflow server: its base URL without credentials, and the Authorization header to send."""
+    """One MLflow server: its base URL without credentials, and the HTTP JSON service that calls it."""
 
     def __init__(self, uri: str, token: str | None, username: str | None, password: str | None) -> None:
-        parts = urlsplit(uri.strip())
-        try:
-            host, port = parts.hostname, parts.port
-        except ValueError:  # a port that is not a number
-            host, port = None, None
-        if parts.scheme not in ("http", "https") or not host or parts.query or parts.fragment:
+        parts, self.base = urlsplit(uri.strip()), httpjson.base_url(uri)
+        if not self.base or parts.query or parts.fragment:
             shown = repr(uri) if "@" not in uri else "the URI"
             raise ConfigError(
                 f"--tracking-uri {shown} is not an http(s)://HOST[:PORT][/PATH] URL of an MLflow server, "
                 "e.g. http://mlflow:5000; for a local mlruns/ folder use --path"
             )
-        netloc = (f"[{host}]" if ":" in host else host) + (f":{port}" if port else "")
-        self.base = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
         if parts.username and not username:
             username, password = unquote(parts.username), unquote(parts.password or "")
-        self.secrets = [s for s in (token, password) if s]
-        self.authorization: str | None = None
-        if username or password:
-            if not (username and password):
-                raise ConfigError("MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD go together; set both")
-            self.authorization = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
-        elif token:
-            self.authorization = f"Bearer {token}"
-        self._opener = urllib.request.build_opener(_NoRedirect)
+        if (username or password) and not (username and password):
+            raise ConfigError("MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD go together; set both")
+        self.http = httpjson.Service(
+            name=f"MLflow at {self.base}",
+            option="--tracking-uri",
+            login=AUTH_HINT,
+            kind="an MLflow server",
+            not_found="check --tracking-uri: the server's base URL, e.g. http://mlflow:5000",
+            timeout=TIMEOUT,
+            token=token or None,
+            username=username or None,  # basic auth wins over a token
+            password=password or None,
+        )
 
     def pages(self, method: str, endpoint: str, items: str, request: dict[str, Any]) -> list[Any]:
         """The `items` of every page of a paginated endpoint, following next_page_token."""
@@ -104,68 +97,11 @@ class Client:
 
     def call(self, method: str, endpoint: str, request: dict[str, Any]) -> dict[str, Any]:
         """One API call: a JSON body for POST, query parameters for GET; the answer's JSON object."""
-        url, data = self.base + API + endpoint, None
-        if method == "GET":
-            url += "?" + urlencode(request)
-        else:
-            data = json.dumps(request).encode()
-        where = f"MLflow at {self.base} ({method} {API}{endpoint})"
-        headers = {"Accept": "application/json", "Content-Type": "application/json"}
-        req = urllib.request.Request(url, data=data, method=method, headers=headers)
-        if self.authorization:
-            req.add_unredirected_header("Authorization", self.authorization)
-        try:
-            with self._opener.open(req, timeout=TIMEOUT) as response:
-                body = response.read()
-        except urllib.error.HTTPError as exc:
-            raise self._refused(where, exc) from None
-        except urllib.error.URLError as exc:
-            raise InputError(
-                f"cannot reach MLflow at {self.base} ({self._scrub(_reason(exc.reason))}); "
-                "check --tracking-uri and that the server is running"
-            ) from None
-        except (OSError, http.client.HTTPException) as exc:
-            raise InputError(f"{where}: the connection failed ({self._scrub(_reason(exc))}); try again") from None
-        try:
-            answer = json.loads(body)
-        except ValueError:
-            start = self._scrub(body[:60].decode("utf-8", "replace"))
-            raise InputError(f"{where}: the answer is not JSON (starts {start!r}); is this an MLflow server?") from None
+        url, where = self.base + API + endpoint, f"MLflow at {self.base} ({method} {API}{endpoint})"
+        answer = self.http.get(url, where, request) if method == "GET" else self.http.post(url, where, request)
         if not isinstance(answer, dict):
             raise InputError(f"{where}: the answer is JSON but not an object; is this an MLflow server?")
         return answer
-
-    def _refused(self, where: str, exc: urllib.error.HTTPError) -> FinopsError:
-        code = exc.code
-        if code in (401, 403):
-            given = "the credentials were refused" if self.authorization else "no credentials were given"
-            return ConfigError(f"{where}: HTTP {code} {exc.reason} ({given}): {AUTH_HINT}")
-        if 300 <= code < 400:
-            return ConfigError(
-                f"{where}: HTTP {code} redirect refused; give the server's final address as --tracking-uri"
-            )
-        try:
-            doc = json.loads(exc.read())
-        except (ValueError, OSError):
-            doc = None
-        message = doc.get("message") if isinstance(doc, dict) else None
-        detail = f": {' '.join(self._scrub(str(message)).split())[:300]}" if message else ""
-        hint = "check --tracking-uri: the server's base URL, e.g. http://mlflow:5000" if code == 404 else "see its log"
-        return InputError(f"{where}: HTTP {code} {exc.reason}{detail}; {hint}")
-
-    def _scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Refuse redirects: a 3xx becomes an HTTPError instead of a request (with headers) to another URL."""
-
-    def redirect_request(
-        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: Message, newurl: str
-    ) -> urllib.request.Request | None:
-        return None
 
 
 def _run(item: Any, base: str) -> Run:
@@ -220,9 +156,3 @@ def _ms(value: Any, where: str) -> int | None:
     if isinstance(value, str) and value.lstrip("-").isdigit():
         return int(value)
     raise InputError(f"{where}: {value!r} is not epoch milliseconds")
-
-
-def _reason(exc: object) -> str:
-    if isinstance(exc, TimeoutError):
-        return f"no answer within {TIMEOUT:g} s"
-    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__

@@ -14,9 +14,7 @@ so collecting the same log again, or a longer copy of it, leaves one copy of eac
 
 from __future__ import annotations
 
-import gzip
 import re
-import zlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +25,7 @@ import duckdb
 
 from finops import workloads as wl
 from finops.collect import times
-from finops.collect.files import SourceFile, fingerprint
+from finops.collect.files import SourceFile, fingerprint, text_lines
 from finops.errors import InputError
 
 SOURCE = "nvidia-smi"
@@ -85,7 +83,7 @@ def _samples(
     file: SourceFile, host: str, local: ZoneInfo, ignored: set[str], notice: Callable[[str], None]
 ) -> list[dict[str, Any]]:
     """One dict of gpu_samples columns per data line of one log."""
-    lines = [(n, line) for n, line in enumerate(_lines(file), start=1) if line.strip()]
+    lines = [(n, line) for n, line in enumerate(text_lines(file, "log"), start=1) if line.strip()]
     layout: dict[str, tuple[int, str | None]] | None = None
     width = 0
     previous: datetime | None = None
@@ -177,20 +175,7 @@ def _instant(text: str | None, where: str, local: ZoneInfo, previous: datetime |
         raise InputError(f"{where}: timestamp {text!r} is not like 2025/01/10 08:00:00.123") from None
     if naive.tzinfo is not None:
         return naive.astimezone(UTC)
-    early, late = (naive.replace(tzinfo=local, fold=fold).astimezone(UTC) for fold in (0, 1))
-    if previous is None or early == late:
-        return early
-    return next((r for r in sorted((early, late)) if r >= previous - _BACKWARDS), early)
-
-
-def _lines(file: SourceFile) -> list[str]:
-    """The text lines of a (possibly gzipped) nvidia-smi log."""
-    try:
-        if file.gzipped:
-            with gzip.open(file.path, "rt", encoding="utf-8-sig") as fh:
-                return fh.read().splitlines()
-        return file.path.read_text(encoding="utf-8-sig").splitlines()
-    except UnicodeDecodeError:
-        raise InputError(f"{file.path}: not UTF-8 text; save the log as UTF-8") from None
-    except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(f"{file.path}: cannot read: {exc}") from None
+    options = times.readings(naive, local)
+    if previous is None or len(options) == 1:
+        return options[0]
+    return next((r for r in sorted(options) if r >= previous - _BACKWARDS), options[0])

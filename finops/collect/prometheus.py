@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import base64
-import http.client
 import json
 import re
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import SplitResult, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
+from finops import httpjson
 from finops.errors import InputError
 
 MAX_POINTS = 11_000  # Prometheus refuses a range query with more points per series
 CHUNK_POINTS = 10_000  # steps per request; with the inclusive end that is 10,001 points
+LOGIN = "set FINOPS_PROMETHEUS_TOKEN to a token that may read"
 
 Series = tuple[dict[str, str], list[Any]]  # (labels, [[ts, "value"], ...]) as the API returns them
 _NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
@@ -42,68 +40,49 @@ class Client:
     """A Prometheus server's HTTP API, with credentials kept out of URLs and messages."""
 
     url: str  # base URL without credentials, query or trailing slash
-    authorization: str | None
-    timeout: float
+    http: httpjson.Service
 
     @classmethod
     def connect(cls, url: str, token: str | None, timeout: float) -> Client:
         """A client for `url`; a user:password in the URL becomes Basic auth, a token Bearer auth."""
-        parts = urlsplit(url.strip())
-        try:
-            clean = _clean(parts)
-        except ValueError:  # a port that is not a number
-            clean = ""
-        if parts.scheme not in ("http", "https") or not parts.hostname or not clean:
-            shown = url if "@" not in url else clean or "the URL"
+        parts, clean = urlsplit(url.strip()), httpjson.base_url(url)
+        if not clean:
+            shown = url if "@" not in url else "the URL"
             raise InputError(f"--prometheus: {shown} is not an http(s)://HOST[:PORT] URL, e.g. http://prometheus:9090")
-        auth = None
-        if token and token.strip():
-            if not token.strip().isprintable() or " " in token.strip():  # never echo it: it is a secret
-                raise InputError(
-                    "FINOPS_PROMETHEUS_TOKEN holds spaces or control characters; set it to the token alone"
-                )
-            auth = f"Bearer {token.strip()}"
-        elif parts.username:
-            pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
-            auth = "Basic " + base64.b64encode(pair).decode()
-        return cls(clean, auth, timeout)
+        token = (token or "").strip() or None
+        if token and (not token.isprintable() or " " in token):  # never echo it: it is a secret
+            raise InputError("FINOPS_PROMETHEUS_TOKEN holds spaces or control characters; set it to the token alone")
+        user = unquote(parts.username) if parts.username and not token else None
+        service = httpjson.Service(
+            name="Prometheus",
+            option="the --prometheus URL",
+            login=LOGIN,
+            kind="a Prometheus URL",
+            not_found="is this the Prometheus base URL (without /api/v1)?",
+            timeout=timeout,
+            token=token,
+            username=user,
+            password=unquote(parts.password or "") if user is not None else None,
+            explain=_explain,
+        )
+        return cls(clean, service)
 
     def query_range(self, query: str, start_us: int, end_us: int, step: int) -> tuple[list[Series], list[str]]:
         """The matrix of one range query [start, end] (both ends included) and the server's warnings."""
         endpoint = f"{self.url}/api/v1/query_range"
         params = {"query": query, "start": _seconds(start_us), "end": _seconds(end_us), "step": str(step)}
         where = f"{endpoint} (query {query})"
-        request = urllib.request.Request(f"{endpoint}?{urlencode(params)}", headers={"Accept": "application/json"})
-        if self.authorization:
-            request.add_unredirected_header("Authorization", self.authorization)  # not sent on to a redirect
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                body = response.read()
-        except urllib.error.HTTPError as exc:
-            raise self._refused(where, exc.code, exc.reason, exc.read()) from None
-        except urllib.error.URLError as exc:
-            raise InputError(
-                f"{where}: cannot reach Prometheus ({_reason(exc.reason, self.timeout)}); "
-                "check the --prometheus URL and that the server is up"
-            ) from None
-        except (OSError, http.client.HTTPException) as exc:
-            raise InputError(
-                f"{where}: Prometheus did not answer ({_reason(exc, self.timeout)}); check that it is up and try again"
-            ) from None
-        return series(_json(body, where), where, ("matrix",))
+        return series(self.http.get(endpoint, where, params), where, ("matrix",))
 
-    def _refused(self, where: str, code: int, reason: str, body: bytes) -> InputError:
-        if code in (401, 403):
-            fix = "the token was refused; set" if self.authorization else "set"
-            return InputError(f"{where}: HTTP {code} {reason}: {fix} FINOPS_PROMETHEUS_TOKEN to a token that may read")
-        try:
-            doc = json.loads(body)
-        except ValueError:
-            doc = None
-        if isinstance(doc, dict) and doc.get("status") == "error":
-            return InputError(f"{where}: HTTP {code}, Prometheus says {doc.get('errorType')}: {doc.get('error')}")
-        hint = "; is this the Prometheus base URL (without /api/v1)?" if code == 404 else ""
-        return InputError(f"{where}: HTTP {code} {reason}{hint}")
+
+def _explain(refusal: httpjson.Refusal) -> str | None:
+    """Prometheus's wording of a refused token and of its own {"status": "error"} answers."""
+    code, doc = refusal.status, refusal.doc
+    if code in (401, 403):
+        return f"HTTP {code} {refusal.reason}: {'the token was refused; ' if refusal.authorized else ''}{LOGIN}"
+    if isinstance(doc, dict) and doc.get("status") == "error":
+        return f"HTTP {code}, Prometheus says {doc.get('errorType')}: {doc.get('error')}"
+    return None
 
 
 def series(doc: Any, where: str, kinds: tuple[str, ...] = ("matrix", "vector")) -> tuple[list[Series], list[str]]:
@@ -244,27 +223,6 @@ def _quoted(line: str, pos: int) -> tuple[str, int]:
             out.append(line[pos])
         pos += 1
     return "".join(out), pos + 1
-
-
-def _json(body: bytes, where: str) -> Any:
-    try:
-        return json.loads(body)
-    except ValueError:
-        start = body[:60].decode("utf-8", "replace")
-        raise InputError(f"{where}: the answer is not JSON (starts {start!r}); is this a Prometheus URL?") from None
-
-
-def _clean(parts: SplitResult) -> str:
-    """scheme://host[:port]/path of a split URL: no user, password, query or fragment."""
-    host = parts.hostname or ""
-    netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
-
-
-def _reason(exc: object, timeout: float) -> str:
-    if isinstance(exc, TimeoutError):
-        return f"no answer within {timeout:g} s"
-    return str(getattr(exc, "strerror", None) or exc or type(exc).__name__)
 
 
 def _seconds(us: int) -> str:

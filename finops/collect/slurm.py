@@ -16,11 +16,9 @@ files twice leaves the same rows (the second report counts them as updated). A j
 
 from __future__ import annotations
 
-import gzip
 import re
-import zlib
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from itertools import product
 from pathlib import Path
@@ -30,7 +28,7 @@ import duckdb
 
 from finops import workloads as wl
 from finops.collect import times
-from finops.collect.files import SourceFile, fingerprint
+from finops.collect.files import SourceFile, fingerprint, text_lines
 from finops.errors import InputError
 
 SOURCE = "slurm"
@@ -146,7 +144,7 @@ def _numbers(ranges: str, nodelist: str, where: str) -> list[str]:
 
 def _rows(file: SourceFile) -> Iterator[tuple[str, dict[str, str]]]:
     """(where, {lower-cased column: value}) for each data line of one sacct output file."""
-    lines = _lines(file)
+    lines = text_lines(file, "sacct output")
     first = next((n for n, line in enumerate(lines) if line.strip()), None)
     if first is None or "|" not in lines[first]:
         raise InputError(f"{file.path}: not sacct --parsable2 output; run sacct -a -X --parsable2 --format={FORMAT}")
@@ -174,19 +172,6 @@ def _rows(file: SourceFile) -> Iterator[tuple[str, dict[str, str]]]:
 def _fields(line: str, trailing: bool) -> list[str]:
     """The `|`-separated fields of a line, without the empty one after --parsable's trailing `|`."""
     return (line[:-1] if trailing and line.endswith("|") else line).split("|")
-
-
-def _lines(file: SourceFile) -> list[str]:
-    """The text lines of a (possibly gzipped) sacct output file."""
-    try:
-        if file.gzipped:
-            with gzip.open(file.path, "rt", encoding="utf-8-sig") as fh:
-                return fh.read().splitlines()
-        return file.path.read_text(encoding="utf-8-sig").splitlines()
-    except UnicodeDecodeError:
-        raise InputError(f"{file.path}: not UTF-8 text; save the sacct output as UTF-8") from None
-    except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(f"{file.path}: cannot read: {exc}") from None
 
 
 def _job(where: str, row: dict[str, str], local: ZoneInfo, cluster: str | None) -> tuple[int, wl.Workload, bool]:
@@ -246,10 +231,7 @@ def _readings(text: str, where: str, local: ZoneInfo) -> list[datetime]:
         naive = datetime.fromisoformat(text)
     except ValueError:
         raise InputError(f"{where}: {text!r} is not a date-time like 2025-01-10T08:00:00") from None
-    if naive.tzinfo is not None:
-        return [naive.astimezone(UTC)]
-    readings = [naive.replace(tzinfo=local, fold=fold).astimezone(UTC) for fold in (0, 1)]
-    return readings[:1] if readings[0] == readings[1] else readings
+    return times.readings(naive, local)
 
 
 def _shares(gpus: int, nodes: int) -> list[Decimal]:

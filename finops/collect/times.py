@@ -42,3 +42,11 @@ def from_epoch(value: float, where: str, unit: str = "s") -> datetime:
         return datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError):
         raise InputError(f"{where}: {value!r} is not an epoch time in {unit}") from None
+
+
+def readings(naive: datetime, local: tzinfo) -> list[datetime]:
+    """The UTC instants a wall-clock time can mean: one, or two in a DST overlap or gap (fold 0 first)."""
+    if naive.tzinfo is not None:
+        return [naive.astimezone(UTC)]
+    both = [naive.replace(tzinfo=local, fold=fold).astimezone(UTC) for fold in (0, 1)]
+    return both[:1] if both[0] == both[1] else both
