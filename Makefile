@@ -11,7 +11,7 @@ PY312 := $(shell for p in python3.13 python3.12 $(HOME)/.pyenv/versions/3.1[2-9]
 	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 DEMO_DIR := demo
 
-.PHONY: install demo test lint validator clean
+.PHONY: install demo test lint validator bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("finops needs Python >= 3.11; set PYTHON=python3.11" if sys.version_info < (3, 11) else 0)'
@@ -32,6 +32,11 @@ $(VALIDATOR)/bin/focus-validator:
 	     $(VALIDATOR)/bin/python -m pip install --quiet focus-validator==2.2.1 'pyarrow<20'; fi
 
 validator: $(VALIDATOR)/bin/focus-validator
+
+# Benchmarks (not tests): attribution on a generated month vs a DuckDB scan of the same rows. ROWS=… to size.
+ROWS ?= 1000000
+bench: $(STAMP)
+	$(BIN)/python -m bench.attribution --rows $(ROWS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check finops tests

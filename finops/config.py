@@ -58,6 +58,20 @@ class BridgeSettings:
 
 
 @dataclass(frozen=True)
+class AttributionSettings:
+    """How `finops attribute` assigns each line item: the ordered rules and what each one looks at."""
+
+    rules: tuple[str, ...] = ("direct", "time_share", "shared", "unattributed")
+    run_tag_keys: tuple[str, ...] = ("training_run", "run_id", "mlflow_run_id", "training-run")
+    deployment_tag_keys: tuple[str, ...] = ("deployment", "endpoint")
+    team_tag_keys: tuple[str, ...] = ("team",)
+    shared_mode: str = "proportional"  # proportional | even | keep
+    shared_charge_categories: tuple[str, ...] = ("Tax",)
+    shared_services: tuple[str, ...] = ("AWS Support (Business)", "AWS Support (Developer)", "AWS Support (Enterprise)")
+    shared_commitments: bool = True  # unused commitment and commitment purchases
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything finops reads from its configuration."""
 
@@ -65,6 +79,7 @@ class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     collect: CollectSettings = field(default_factory=CollectSettings)
     bridge: BridgeSettings = field(default_factory=BridgeSettings)
+    attribution: AttributionSettings = field(default_factory=AttributionSettings)
     config_path: Path | None = None
 
 
@@ -106,6 +121,19 @@ database = "finops.duckdb"
 # aliases = { "gpu01" = "i-0123456789abcdef0", "ip-10-0-1-23.ec2.internal" = "i-0123456789abcdef0" }
 # alias_file = "hosts.csv"            # CSV with columns alias,resource_id
 # bill_tag_keys = ["hostname", "Name"] # bill tags whose value names the host of a ResourceId
+
+[attribution]
+# Rules in the order they claim line items; leave one out to switch it off.
+# rules = ["direct", "time_share", "shared", "unattributed"]
+# run_tag_keys = ["training_run", "run_id", "mlflow_run_id", "training-run"]
+# deployment_tag_keys = ["deployment", "endpoint"]
+# team_tag_keys = ["team"]
+# How shared cost (tax, support, unused commitments) is spread: proportional to each team's
+# workload cost, even across teams, or kept as "shared".
+# shared_mode = "proportional"
+# shared_charge_categories = ["Tax"]
+# shared_services = ["AWS Support (Business)", "AWS Support (Developer)", "AWS Support (Enterprise)"]
+# shared_commitments = true
 """
 
 
@@ -206,6 +234,10 @@ def _coerce(hint: Any, raw: Any, source: str, name: str) -> Any:
             raw = int(raw)
         if not isinstance(raw, int) or isinstance(raw, bool) or raw <= 0:
             raise ConfigError(f"{source}: '{name}' must be a positive whole number, got {raw!r}")
+        return raw
+    if hint is bool:
+        if not isinstance(raw, bool):
+            raise ConfigError(f"{source}: '{name}' must be true or false, got {raw!r}")
         return raw
     if hint is str:
         if not isinstance(raw, str):

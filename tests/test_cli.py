@@ -193,8 +193,21 @@ def test_demo_generates_loads_and_reports(run, db, tmp_path):
         "demo", "--rows", "3000", "--seed", "5", "--month", "2025-03", "--out", str(tmp_path / "d"), "--format", "csv"
     )
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    sections = result.stdout.split("\n\n")
+    rows = list(csv.DictReader(io.StringIO(sections[0])))
     assert {r["provider"] for r in rows} == {"AWS", "Google Cloud"}
+    # Then the month is attributed: the top runs, deployments and idle resources follow.
+    titles = [section.splitlines()[0] for section in sections[1:]]
+    assert titles == [
+        "Top 5 training runs of 2025-03 (EffectiveCost):",
+        "Top 5 deployments of 2025-03 (EffectiveCost):",
+        "Idle GPU cost, top 5 resources of 2025-03 (EffectiveCost):",
+    ]
+    runs = list(csv.DictReader(io.StringIO("\n".join(sections[1].splitlines()[1:]))))
+    assert 0 < len(runs) <= 5 and runs[0]["run_id"]
+    assert query(db, "SELECT sum(effective_cost), sum(billed_cost) FROM allocations") == query(
+        db, "SELECT sum(EffectiveCost), sum(BilledCost) FROM cost_line_items"
+    )
     assert sum(int(r["rows"]) for r in rows) == 3000
     assert query(db, "SELECT count(*), count(DISTINCT x_Provider) FROM cost_line_items") == [(3000, 2)]
     # Amortisation: with the Savings Plan's purchases and covered usage in one month, Σ Effective == Σ Billed.

@@ -11,6 +11,7 @@ import finops
 from finops import config
 from finops.cli.collect import collect
 from finops.cli.common import FORMAT, OUTPUT, App, FinopsGroup, notice, pass_app, writer
+from finops.cli.rollups import deployments, runs
 from finops.errors import FinopsError
 
 
@@ -45,6 +46,8 @@ def init(path: Path, force: bool) -> None:
 
 
 cli.add_command(collect)
+cli.add_command(runs)
+cli.add_command(deployments)
 
 
 STATUS_QUERIES = {
@@ -87,6 +90,38 @@ def status(app: App, what: str, fmt: str | None, out: Path | None, period: str |
                 )
     finally:
         con.close()
+
+
+@cli.command()
+@click.option("--period", help="Billing month to attribute (YYYY-MM); default every month in the store.")
+@FORMAT
+@OUTPUT
+@pass_app
+def attribute(app: App, period: str | None, fmt: str | None, out: Path | None) -> None:
+    """Allocate every line item of the period to runs, deployments, idle GPUs, shared or unattributed.
+
+    Rules and their settings are in [attribution] of finops.toml. Re-running replaces the period's
+    allocations in one transaction.
+    """
+    from finops import allocations
+    from finops.cli.common import show_rows
+    from finops.export import month_bounds
+
+    if period:
+        month_bounds(period)
+    con = writer(app)
+    try:
+        months = [period] if period else allocations.periods(con)
+        if not months:
+            raise FinopsError("the store has no billing rows; load some with `finops collect ...` first")
+        results = [allocations.attribute_period(con, m, app.settings.attribution, notice=notice) for m in months]
+    finally:
+        con.close()
+    show_rows(
+        [{"period": r.period, "line_items": r.lines, "allocations": r.allocations, **r.by_bucket} for r in results],
+        fmt,
+        out,
+    )
 
 
 @cli.command()
@@ -149,6 +184,21 @@ def export_focus(app: App, period: str, out: Path, fmt: str | None) -> None:
     click.echo(f"wrote {rows} rows of {period} to {out}", err=True)
 
 
+DEMO_TOPS = (
+    (
+        "Top 5 training runs",
+        "runs",
+        ["run_id", "team", "status", "attempts", "cost", "waste_cost", "gpu_hours", "cost_per_gpu_hour", "idle_share"],
+    ),
+    (
+        "Top 5 deployments",
+        "deployments",
+        ["deployment_id", "team", "cost", "gpu_hours", "cost_per_gpu_hour", "requests", "cost_per_1k_requests"],
+    ),
+    ("Idle GPU cost, top 5 resources", "idle", ["resource_id", "team", "idle_cost", "idle_gpu_hours", "idle_share"]),
+)
+
+
 @cli.command()
 @click.option("--rows", default=20_000, show_default=True, help="Billing rows to generate.")
 @click.option("--seed", default=7, show_default=True, help="Random seed; the same seed gives the same files.")
@@ -165,8 +215,8 @@ def export_focus(app: App, period: str, out: Path, fmt: str | None) -> None:
 @pass_app
 def demo(app: App, rows: int, seed: int, month: str, out_dir: Path, fmt: str | None) -> None:
     """Generate a month of billing, workload records and GPU telemetry for a synthetic ML organisation,
-    load them, and show the status."""
-    from finops import bridge, output, queries
+    load and attribute them, and show the status, the top runs and deployments, and idle GPU cost."""
+    from finops import bridge, output, queries, rollups
     from finops.demo.load import load_demo
     from finops.export import month_bounds
 
@@ -174,11 +224,16 @@ def demo(app: App, rows: int, seed: int, month: str, out_dir: Path, fmt: str | N
     con = writer(app)
     try:
         try:
-            loaded = load_demo(con, out_dir, rows, seed, month, notice=notice)
+            loaded = load_demo(con, out_dir, rows, seed, month, notice=notice, attribution=app.settings.attribution)
         except ValueError as exc:
             raise FinopsError(f"--rows/--month: {exc}") from None
+        fmt = output.choose_format(fmt, None, sys.stdout)
         reader = con.sql(queries.load("loads_by_billing_period").sql, params={"period": month}).to_arrow_reader()
-        output.write(reader, output.choose_format(fmt, None, sys.stdout), None, sys.stdout)
+        output.write(reader, fmt, None, sys.stdout)
+        for title, kind, columns in DEMO_TOPS:
+            click.echo(f"\n{title} of {month} (EffectiveCost):")
+            table = rollups.top(con, kind, month, limit=5).read_all().select(columns)
+            output.write(table.to_reader(), fmt, None, sys.stdout)
         unmatched = bridge.unmatched_count(con)
     finally:
         con.close()

@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): speed measured as ratios against a baseline run on the same machine, same run."""

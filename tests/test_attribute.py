@@ -1,0 +1,320 @@
+"""The pure attribution engine: conservation, signs, idempotence and order invariance, and its rules."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from finops import attribute
+from finops.attribute.split import MONEY
+from finops.config import AttributionSettings
+from finops.errors import ConfigError
+
+T0 = datetime(2026, 10, 5, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+LINE_SCHEMA = {
+    "line_id": pl.Int64,
+    "period_start": pl.Datetime("us", "UTC"),
+    "currency": pl.String,
+    "billed_cost": MONEY,
+    "effective_cost": MONEY,
+    "list_cost": MONEY,
+    "start": pl.Datetime("us", "UTC"),
+    "end": pl.Datetime("us", "UTC"),
+    "category": pl.String,
+    "commitment_status": pl.String,
+    "commitment_id": pl.String,
+    "service": pl.String,
+    "resource": pl.String,
+    "capacity_milli": pl.Int64,
+    "run_tag": pl.String,
+    "run_tag_key": pl.String,
+    "run_tag_kind": pl.String,
+    "team_tag": pl.String,
+}
+PLACEMENT_SCHEMA = {
+    "resource": pl.String,
+    "workload_source": pl.String,
+    "workload_id": pl.String,
+    "kind": pl.String,
+    "team": pl.String,
+    "start": pl.Datetime("us", "UTC"),
+    "end": pl.Datetime("us", "UTC"),
+    "gpu_milli": pl.Int64,
+}
+WORKLOAD_SCHEMA = {
+    "workload_source": pl.String,
+    "workload_id": pl.String,
+    "name": pl.String,
+    "kind": pl.String,
+    "team": pl.String,
+}
+UTIL_SCHEMA = {
+    "resource": pl.String,
+    "start": pl.Datetime("us", "UTC"),
+    "end": pl.Datetime("us", "UTC"),
+    "util": pl.Float64,
+}
+
+
+def line(
+    line_id: int, cost: str, resource: str | None = "i-1", hours: int = 0, capacity: int | None = 8000, **fields
+) -> dict:
+    row = {name: None for name in LINE_SCHEMA}
+    row.update(
+        line_id=line_id,
+        period_start=datetime(2026, 10, 1, tzinfo=UTC),
+        currency="USD",
+        billed_cost=Decimal(cost),
+        effective_cost=Decimal(cost),
+        list_cost=Decimal(cost),
+        start=T0 + hours * HOUR,
+        end=T0 + (hours + 1) * HOUR,
+        category="Usage",
+        resource=resource,
+        capacity_milli=capacity,
+    )
+    row.update(fields)
+    return row
+
+
+def placement(
+    workload_id: str, start: datetime, end: datetime | None, gpus: int | None, resource: str = "i-1", team: str = "nlp"
+) -> dict:
+    return {
+        "resource": resource,
+        "workload_source": "manifest",
+        "workload_id": workload_id,
+        "kind": "training",
+        "team": team,
+        "start": start,
+        "end": end,
+        "gpu_milli": None if gpus is None else gpus * 1000,
+    }
+
+
+def run(lines, placements=(), workloads=(), utilization=(), config: AttributionSettings | None = None):
+    frames = [
+        pl.DataFrame(list(rows), schema=schema, orient="row").lazy() if rows else pl.DataFrame(schema=schema).lazy()
+        for rows, schema in (
+            (lines, LINE_SCHEMA),
+            (placements, PLACEMENT_SCHEMA),
+            (workloads, WORKLOAD_SCHEMA),
+            (utilization, UTIL_SCHEMA),
+        )
+    ]
+    return attribute.allocate(*frames, config or AttributionSettings())
+
+
+def shares(result: pl.DataFrame, basis: str = "effective_cost") -> dict:
+    return {(r["bucket"], r["workload_id"], r["team"]): r[basis] for r in result.iter_rows(named=True)}
+
+
+def test_two_runs_share_an_8_gpu_hour():
+    result = run([line(1, "32.7726")], [placement("a", T0, T0 + HOUR, 4), placement("b", T0, T0 + HOUR, 2)])
+    assert shares(result) == {
+        ("workload", "a", "nlp"): Decimal("16.3863"),
+        ("workload", "b", "nlp"): Decimal("8.19315"),
+        ("idle", None, None): Decimal("8.19315"),
+    }
+    hours = {r["workload_id"]: r["gpu_hours"] for r in result.iter_rows(named=True)}
+    assert hours == {"a": Decimal(4), "b": Decimal(2), None: Decimal(2)}
+
+
+def test_a_quarter_hour_on_all_gpus_leaves_three_quarters_idle():
+    result = run([line(1, "98.32")], [placement("a", T0 + timedelta(minutes=20), T0 + timedelta(minutes=35), 8)])
+    assert shares(result) == {("workload", "a", "nlp"): Decimal("24.58"), ("idle", None, None): Decimal("73.74")}
+
+
+def test_overbooked_placements_scale_down_and_leave_no_idle():
+    result = run([line(1, "10")], [placement("a", T0, T0 + HOUR, 8), placement("b", T0, T0 + HOUR, 8)])
+    assert shares(result) == {("workload", "a", "nlp"): Decimal(5), ("workload", "b", "nlp"): Decimal(5)}
+
+
+def test_a_gpu_resource_without_placements_is_idle_and_other_lines_unattributed():
+    result = run(
+        [line(1, "3"), line(2, "1", resource="vol-1", capacity=None, team_tag="vision"), line(3, "2", resource=None)]
+    )
+    rows = {r["line_id"]: (r["bucket"], r["reason"], r["team"]) for r in result.iter_rows(named=True)}
+    assert rows == {
+        1: ("idle", "no workload recorded", None),
+        2: ("unattributed", "team tag, no workload", "vision"),
+        3: ("unattributed", "no resource id", None),
+    }
+
+
+def test_tags_win_and_name_the_workload_even_without_a_record():
+    workloads = [
+        {"workload_source": "mlflow", "workload_id": "9f1c", "name": "LLM-7B", "kind": "training", "team": "nlp"}
+    ]
+    result = run(
+        [
+            line(1, "5", run_tag="llm-7b", run_tag_key="training_run", run_tag_kind="training"),
+            line(2, "7", run_tag="chat-api", run_tag_key="deployment", run_tag_kind="deployment", team_tag="platform"),
+        ],
+        [placement("other", T0, T0 + HOUR, 8)],
+        workloads,
+    )
+    rows = {
+        r["line_id"]: (r["workload_source"], r["workload_id"], r["workload_kind"], r["team"], r["reason"])
+        for r in result.iter_rows(named=True)
+    }
+    assert rows == {
+        1: ("mlflow", "9f1c", "training", "nlp", "tag training_run"),
+        2: (None, "chat-api", "deployment", "platform", "tag deployment"),
+    }
+
+
+def test_a_managed_job_arn_goes_to_its_workload():
+    arn = "arn:aws:sagemaker:us-east-1:222222222222:training-job/bert-finetune-3"
+    workloads = [
+        {
+            "workload_source": "manifest",
+            "workload_id": "bert-finetune-3",
+            "name": None,
+            "kind": "training",
+            "team": "nlp",
+        }
+    ]
+    result = run([line(1, "37.688", resource=arn)], [], workloads)
+    assert shares(result) == {("workload", "bert-finetune-3", "nlp"): Decimal("37.688")}
+    assert result["rule"].to_list() == ["direct"] and result["gpu_hours"].to_list() == [Decimal(8)]
+
+
+def test_shared_cost_follows_team_spend_exactly():
+    lines = [
+        line(1, "300", run_tag="r1", run_tag_key="training_run", run_tag_kind="training", team_tag="a"),
+        line(2, "100", run_tag="r2", run_tag_key="training_run", run_tag_kind="training", team_tag="b"),
+        line(3, "10.000000000000000001", resource=None, category="Tax"),
+    ]
+    result = run(lines)
+    tax = {r["team"]: r["effective_cost"] for r in result.iter_rows(named=True) if r["line_id"] == 3}
+    assert tax == {"a": Decimal("7.500000000000000001"), "b": Decimal("2.5")}
+    even = run(lines, config=AttributionSettings(shared_mode="even"))
+    assert {r["team"]: r["effective_cost"] for r in even.iter_rows(named=True) if r["line_id"] == 3} == {
+        "a": Decimal("5.000000000000000001"),
+        "b": Decimal("5"),
+    }
+    kept = run(lines, config=AttributionSettings(shared_mode="keep"))
+    assert [(r["bucket"], r["team"]) for r in kept.iter_rows(named=True) if r["line_id"] == 3] == [("shared", None)]
+
+
+def test_each_basis_is_split_on_its_own():
+    covered = line(1, "0", effective_cost=Decimal("23.5962720"), list_cost=Decimal("32.7726"))
+    result = run([covered], [placement("a", T0, T0 + HOUR, 6), placement("b", T0, T0 + HOUR, 2)])
+    got = {
+        r["workload_id"]: (r["billed_cost"], r["effective_cost"], r["list_cost"]) for r in result.iter_rows(named=True)
+    }
+    assert got == {
+        "a": (Decimal(0), Decimal("17.697204"), Decimal("24.57945")),
+        "b": (Decimal(0), Decimal("5.899068"), Decimal("8.19315")),
+    }
+
+
+def test_utilisation_gives_used_gpu_hours():
+    util = [{"resource": "i-1", "start": T0, "end": T0 + HOUR, "util": 0.5}]
+    result = run([line(1, "8")], [placement("a", T0, T0 + HOUR, 8)], utilization=util)
+    assert result.select("gpu_hours", "used_gpu_hours").row(0) == (Decimal(8), Decimal(4))
+
+
+def test_bad_rule_configuration_is_named():
+    with pytest.raises(ConfigError, match="unknown rule"):
+        run([line(1, "1")], config=AttributionSettings(rules=("direct", "magic")))
+    with pytest.raises(ConfigError, match="must come last"):
+        run([line(1, "1")], config=AttributionSettings(rules=("unattributed", "direct")))
+    with pytest.raises(ConfigError, match="shared_mode 'smear'"):
+        run([line(1, "1")], config=AttributionSettings(shared_mode="smear"))
+
+
+def test_leaving_rules_out_still_allocates_everything():
+    result = run([line(1, "3")], [placement("a", T0, T0 + HOUR, 8)], config=AttributionSettings(rules=("direct",)))
+    assert [(r["bucket"], r["effective_cost"]) for r in result.iter_rows(named=True)] == [("unattributed", Decimal(3))]
+
+
+money = st.decimals(
+    min_value=Decimal("-100000"), max_value=Decimal("100000"), places=18, allow_nan=False, allow_infinity=False
+)
+line_strategy = st.tuples(
+    st.integers(0, 5),
+    money,
+    money,
+    st.sampled_from(["i-1", "i-2", "vol", None]),
+    st.sampled_from([None, "r1", "r2"]),
+    st.sampled_from(["Usage", "Tax", "Credit"]),
+    st.sampled_from([None, "a", "b"]),
+)
+placement_strategy = st.tuples(
+    st.sampled_from(["w1", "w2", "w3"]),
+    st.sampled_from(["i-1", "i-2"]),
+    st.integers(0, 300),
+    st.integers(1, 400),
+    st.sampled_from([None, 1, 2, 4, 8, 12]),
+    st.sampled_from(["a", "b"]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(line_strategy, min_size=1, max_size=12),
+    st.lists(placement_strategy, max_size=8),
+    st.randoms(use_true_random=False),
+)
+def test_properties(raw_lines, raw_placements, rng):
+    lines = [
+        line(
+            i + 1,
+            str(billed),
+            resource=resource,
+            hours=hour,
+            capacity=8000 if resource and resource != "vol" else None,
+            effective_cost=effective,
+            list_cost=None if i % 3 == 0 else billed,
+            run_tag=tag,
+            run_tag_key="training_run" if tag else None,
+            run_tag_kind="training" if tag else None,
+            category=category,
+            team_tag=team,
+        )
+        for i, (hour, billed, effective, resource, tag, category, team) in enumerate(raw_lines)
+    ]
+    placements = [
+        placement(w, T0 + timedelta(minutes=start), T0 + timedelta(minutes=start + length), gpus, r, team)
+        for w, r, start, length, gpus, team in raw_placements
+    ]
+    result = run(lines, placements)
+    by_line = {}
+    for row in result.iter_rows(named=True):
+        by_line.setdefault(row["line_id"], []).append(row)
+    for item in lines:
+        rows = by_line[item["line_id"]]  # every line is allocated
+        for basis in attribute.BASES:
+            if item[basis] is None:
+                assert all(r[basis] is None for r in rows)
+                continue
+            assert sum(r[basis] for r in rows) == item[basis]  # conservation, exact
+            if item[basis] >= 0:
+                assert all(r[basis] >= 0 for r in rows)  # no negative share of a positive line
+    again = run(lines, placements)
+    assert again.equals(result)  # idempotent
+    shuffled_lines, shuffled_placements = list(lines), list(placements)
+    rng.shuffle(shuffled_lines)
+    rng.shuffle(shuffled_placements)
+    assert run(shuffled_lines, shuffled_placements).equals(result)  # independent of input order
+
+
+def test_property_inputs_are_not_trivial():
+    rng = random.Random(3)
+    lines = [line(i, str(Decimal(rng.randint(1, 10**6)) / 1000), hours=i % 3) for i in range(1, 40)]
+    placements = [
+        placement(f"w{i}", T0 + timedelta(minutes=7 * i), T0 + timedelta(minutes=7 * i + 50), 1 + i % 8)
+        for i in range(12)
+    ]
+    result = run(lines, placements)
+    assert {"workload", "idle"} <= set(result["bucket"].to_list())
+    assert result.height > len(lines)
