@@ -27,7 +27,7 @@ WITH period AS (
 types AS (
     SELECT ResourceId,
            max(x_GpuCount) AS gpu_count,
-           any_value(lower(coalesce(
+           max(lower(coalesce(
                x_InstanceType,
                nullif(regexp_extract(x_UsageType, ':([^:]+)$', 1), ''),
                nullif(regexp_extract(ChargeDescription, $instance_pattern, 1), '')
@@ -198,11 +198,14 @@ def _tag_keys(settings: AttributionSettings) -> dict[str, tuple[str, str]]:
     return {f"k{i}": pair for i, pair in enumerate(keys)}
 
 
+_NULL = "CAST(NULL AS VARCHAR)"  # a typed null: Polars joins need text columns even when no key is configured
+
+
 def _lines_sql(settings: AttributionSettings) -> str:
     """The line query with one bound tag key per configured key (keys are bound, never formatted in)."""
     keys = _tag_keys(settings)
     present = [f"li.Tags[${name}] IS NOT NULL" for name in keys]
-    run_tag = "coalesce(" + ", ".join(f"li.Tags[${name}]" for name in keys) + ")" if keys else "NULL"
+    run_tag = "coalesce(" + ", ".join(f"li.Tags[${name}]" for name in keys) + ")" if keys else _NULL
     run_key = "CASE " + " ".join(f"WHEN {p} THEN ${n}" for p, n in zip(present, keys, strict=True)) + " END"
     run_kind = (
         "CASE "
@@ -210,7 +213,7 @@ def _lines_sql(settings: AttributionSettings) -> str:
         + " END"
     )
     teams = [f"li.Tags[$t{i}]" for i in range(len(settings.team_tag_keys))]
-    team_tag = "coalesce(" + ", ".join(teams) + ")" if teams else "NULL"
+    team_tag = "coalesce(" + ", ".join(teams) + ")" if teams else _NULL
     if not keys:
-        run_key = run_kind = "NULL"
+        run_key = run_kind = _NULL
     return _LINES.format(run_tag=run_tag, run_tag_key=run_key, run_tag_kind=run_kind, team_tag=team_tag)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from finops.attribute import rules
-from finops.attribute.split import MONEY, check_range, from_units, split
+from finops.attribute.split import MONEY, from_units, split
 from finops.config import AttributionSettings
 from finops.errors import ConfigError, FinopsError
 
@@ -72,38 +72,47 @@ def _money(found: pl.DataFrame, lines: pl.LazyFrame) -> pl.DataFrame:
         ],
         separator="/",
     )
-    frame = with_costs.with_columns(rank_key=key).collect()
-    check_range(frame, BASES)
-    return split(frame.lazy(), BASES).drop("rank_key").collect()
+    return split(with_costs.with_columns(rank_key=key).collect(), BASES).drop("rank_key")
 
 
 def _gpu_hours(result: pl.DataFrame, lines: pl.LazyFrame, utilization: pl.LazyFrame) -> pl.DataFrame:
-    """GPU-hours of each resource and charge period, counted once: on its costliest line (the anchor)."""
+    """Paid and used GPU-hours, counted once per resource and charge period.
+
+    They go on one line per (resource, charge period) — the costliest of the resource's finest-grained
+    lines (a daily line of an instance billed hourly carries none) — split by that line's weights, each
+    share rounded down to the micro-GPU-hour. Used GPU-hours (capacity × hours × mean utilisation of the
+    resource's GPUs) go to its workloads first, up to what each paid for; the rest is the idle's.
+    """
+    gpu_lines = lines.filter(pl.col("capacity_milli") > 0)
+    finest = gpu_lines.filter(pl.col("period_s") == pl.col("period_s").min().over("resource"))
     anchors = (
-        lines.filter(pl.col("capacity_milli") > 0)
-        .sort([pl.col("effective_cost").abs(), pl.col("line_id")], descending=[True, False])
+        finest.sort([pl.col("effective_cost").abs(), pl.col("line_id")], descending=[True, False])
         .group_by("resource", "start", "end", maintain_order=True)
         .first()
         .select("line_id")
         .with_columns(_anchor=pl.lit(True))
     )
-    # micro-GPU-hours = num/den × capacity_milli/1000 × period_s/3600 × 10^6, exact to the micro-unit.
-    micro = (
-        pl.col("num").cast(pl.Int128)
-        * pl.col("capacity_milli").cast(pl.Int128)
-        * pl.col("period_s").cast(pl.Int128)
-        * 1000
-    ) // (pl.col("den").cast(pl.Int128) * 3600)
+    # micro-GPU-hours = num/den × capacity_milli/1000 × period_s/3600 × 10^6, rounded down.
+    capacity_micro = pl.col("capacity_milli").cast(pl.Int128) * pl.col("period_s").cast(pl.Int128) * 1000 // 3600
+    paid = pl.col("num").cast(pl.Int128) * capacity_micro // pl.col("den").cast(pl.Int128)
     frame = (
         result.lazy()
         .join(anchors, on="line_id", how="left")
         .join(utilization, on=["resource", "start", "end"], how="left")
-        .with_columns(_micro=pl.when(pl.col("_anchor")).then(micro))
-        .with_columns(_used=(pl.col("_micro").cast(pl.Float64) * pl.col("util")).round(0).cast(pl.Int128))
+        .with_columns(_paid=pl.when(pl.col("_anchor")).then(paid))
     )
+    used_total = capacity_micro.cast(pl.Float64) * pl.col("util")
+    on_workloads = pl.col("_paid").cast(pl.Float64).filter(pl.col("bucket") == "workload").sum().over("line_id")
+    used = (
+        pl.when(pl.col("bucket") == "workload")
+        .then(pl.col("_paid").cast(pl.Float64) * pl.min_horizontal(pl.lit(1.0), used_total / on_workloads))
+        .otherwise(pl.max_horizontal(pl.lit(0.0), used_total - on_workloads.fill_null(0.0)))
+    )
+    frame = frame.with_columns(_used=pl.when(pl.col("_anchor") & pl.col("util").is_not_null()).then(used))
     return (
-        frame.with_columns(gpu_hours=from_units("_micro", 6), used_gpu_hours=from_units("_used", 6))
-        .drop("_anchor", "util", "_micro", "_used")
+        frame.with_columns(_used=pl.col("_used").floor().cast(pl.Int128))
+        .with_columns(gpu_hours=from_units("_paid", 6), used_gpu_hours=from_units("_used", 6))
+        .drop("_anchor", "util", "_paid", "_used")
         .collect()
     )
 

@@ -104,33 +104,38 @@ def direct(lines: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
 
 
 def time_share(lines: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
-    """Lines of placed resources split by GPU-time: overlap × GPUs ÷ (period × capacity); the rest is idle."""
+    """Lines of placed resources split by GPU-time: overlap × GPUs ÷ (period × capacity); the rest is idle.
+
+    A resource without known GPU capacity takes its capacity from the widest GPU claim on it; with no
+    GPU claims at all it is not a GPU resource: workloads share it by time alone and the unoccupied
+    rest is unattributed, never idle (idle names GPUs nobody used).
+    """
     timed = lines.filter(pl.col("resource").is_not_null() & (pl.col("end") > pl.col("start")))
     placed = timed.join(ctx.placements, on="resource", suffix="_p")
     overlap = (
         pl.min_horizontal("end", pl.col("end_p").fill_null(pl.col("end"))) - pl.max_horizontal("start", "start_p")
     ).dt.total_seconds()
     placed = placed.with_columns(_overlap=overlap).filter(pl.col("_overlap") > 0)
-    gpus = pl.coalesce("gpu_milli", "capacity_milli", pl.lit(1000, pl.Int64))
-    placed = placed.with_columns(_num=pl.col("_overlap") * gpus, _gpus=gpus)
+    # The line's GPU capacity: known, else the widest claim on it; 0 means "not a GPU resource".
+    widest = pl.col("gpu_milli").fill_null(0).max().over("line_id")
+    placed = placed.with_columns(_capacity=pl.coalesce(pl.col("capacity_milli"), widest))
+    is_gpu = pl.col("_capacity") > 0
+    gpus = pl.when(is_gpu).then(pl.coalesce("gpu_milli", "_capacity")).otherwise(pl.lit(1000, pl.Int64))
+    placed = placed.with_columns(_num=pl.col("_overlap") * gpus)
     per_workload = placed.group_by("line_id", "workload_source", "workload_id").agg(
         num=pl.col("_num").sum(),
         workload_kind=pl.col("kind").min(),
         team=pl.coalesce(pl.col("team").min(), pl.col("team_tag").first()),
-        _period=pl.col("period_s").first(),
-        _capacity=pl.col("capacity_milli").first(),
-        _widest=pl.col("_gpus").max(),
+        _full=pl.col("period_s").first() * pl.when(is_gpu).then(pl.col("_capacity")).otherwise(1000).first(),
+        _gpu=is_gpu.first(),
     )
     per_line = (
         per_workload.group_by("line_id")
-        .agg(
-            _claimed=pl.col("num").sum(),
-            _full=pl.col("_period").first() * pl.coalesce(pl.col("_capacity").first(), pl.col("_widest").max()),
-        )
+        .agg(_claimed=pl.col("num").sum(), _full=pl.col("_full").first(), _gpu=pl.col("_gpu").first())
         .with_columns(den=pl.max_horizontal("_claimed", "_full"))
     )
-    workload_rows = per_workload.join(per_line.select("line_id", "den"), on="line_id")
-    idle = (
+    workload_rows = per_workload.drop("_full", "_gpu").join(per_line.select("line_id", "den"), on="line_id")
+    rest = (
         per_line.filter(pl.col("den") > pl.col("_claimed"))
         .join(lines, on="line_id")
         .with_columns(num=pl.col("den") - pl.col("_claimed"), team=pl.col("team_tag"))
@@ -141,29 +146,13 @@ def time_share(lines: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
         .join(per_line, on="line_id", how="anti")
         .with_columns(team=pl.col("team_tag"))
     )
+    nobody = {"workload_source": None, "workload_id": None, "workload_kind": None, "rule": "time_share"}
     return pl.concat(
         [
             targets(workload_rows, bucket="workload", rule="time_share", reason="gpu time"),
-            targets(
-                idle,
-                bucket="idle",
-                workload_source=None,
-                workload_id=None,
-                workload_kind=None,
-                rule="time_share",
-                reason="unoccupied",
-            ),
-            targets(
-                empty,
-                bucket="idle",
-                workload_source=None,
-                workload_id=None,
-                workload_kind=None,
-                rule="time_share",
-                reason="no workload recorded",
-                num=1,
-                den=1,
-            ),
+            targets(rest.filter(pl.col("_gpu")), bucket="idle", reason="unoccupied", **nobody),
+            targets(rest.filter(~pl.col("_gpu")), bucket="unattributed", reason="unoccupied (no GPUs)", **nobody),
+            targets(empty, bucket="idle", reason="no workload recorded", num=1, den=1, **nobody),
         ]
     )
 

@@ -8,13 +8,16 @@ basis Σ shares == cost to the last 1e-18, and no share of a positive line is ne
 
 from __future__ import annotations
 
+from decimal import Context, Decimal
+
 import polars as pl
 
 from finops.errors import FinopsError
 
 SCALE = 18
 MONEY = pl.Decimal(38, SCALE)
-_LIMIT = 2**126  # |units| × num must stay inside Int128
+_EXACT = Context(prec=80)  # Decimal arithmetic wide enough for any DECIMAL(38, 18) value
+_SAFE = float(2**120)  # |units| × den below this stays inside Int128 with room for float estimation error
 _ZERO = pl.lit(0, pl.Int128)  # Polars has no unary minus on Int128
 
 
@@ -33,16 +36,27 @@ def from_units(column: str, scale: int = SCALE) -> pl.Expr:
     return text.str.to_decimal(scale=SCALE)
 
 
-def split(shares: pl.LazyFrame, bases: list[str]) -> pl.LazyFrame:
+def split(shares: pl.DataFrame, bases: list[str]) -> pl.DataFrame:
     """Replace each cost column of `bases` (the line's cost, repeated on each target row) by its share.
 
-    `shares` has one row per (line_id, target) with Int64 `num`, `den` (Σ num == den per line) and a
-    `rank_key` string that orders targets for ties. Null costs stay null.
+    `shares` has one row per (line_id, target) with Int64 `num`, `den` (Σ num == den > 0 per line) and
+    a `rank_key` string that orders targets for ties. Null costs stay null. Lines whose |cost| × den
+    would not fit Int128 (above ~10^20 cost units × weight) are split in Python integers instead.
     """
+    if shares.filter(pl.col("den") <= 0).height:
+        raise FinopsError("attribution produced a zero weight total for a line item; this is a bug, please report it")
     frame = shares.sort(["line_id", "rank_key"])
+    risky = pl.any_horizontal(
+        [to_units(b).abs().cast(pl.Float64) * pl.col("den").cast(pl.Float64) >= _SAFE for b in bases]
+    ).fill_null(False)
+    large = frame.filter(risky.any().over("line_id"))
+    small = frame.join(large.select("line_id").unique(), on="line_id", how="anti")
+    lazy = small.lazy()
     for basis in bases:
-        frame = _split_one(frame, basis)
-    return frame
+        lazy = _split_one(lazy, basis)
+    if large.height == 0:
+        return lazy.collect()
+    return pl.concat([lazy.collect(), _split_exact(large, bases)]).sort(["line_id", "rank_key"])
 
 
 def _split_one(frame: pl.LazyFrame, basis: str) -> pl.LazyFrame:
@@ -61,9 +75,30 @@ def _split_one(frame: pl.LazyFrame, basis: str) -> pl.LazyFrame:
     return frame.with_columns(from_units(units).alias(basis)).drop([units, scaled, "_floor", "_rem"])
 
 
-def check_range(frame: pl.DataFrame, bases: list[str]) -> None:
-    """Refuse a split whose |units| × num could leave Int128 (a single line of ~10^8 dollars per second)."""
+def _split_exact(frame: pl.DataFrame, bases: list[str]) -> pl.DataFrame:
+    """The same largest-remainder split with Python's unbounded integers, for the rare huge lines."""
+    columns = {b: frame[b].to_list() for b in bases}
+    nums, dens, lines, keys = (
+        frame["num"].to_list(),
+        frame["den"].to_list(),
+        frame["line_id"].to_list(),
+        frame["rank_key"].to_list(),
+    )
+    groups: dict[int, list[int]] = {}
+    for i, line in enumerate(lines):
+        groups.setdefault(line, []).append(i)
     for basis in bases:
-        worst = frame.select((to_units(basis).abs().cast(pl.Float64) * pl.col("den").cast(pl.Float64)).max()).item()
-        if worst is not None and worst >= _LIMIT:
-            raise FinopsError(f"a line item's {basis} is too large to split exactly; report this with the line's id")
+        values = columns[basis]
+        for rows in groups.values():
+            cost = values[rows[0]]
+            if cost is None:
+                continue
+            units = int(cost.scaleb(SCALE, _EXACT))
+            parts = [(abs(units) * nums[i]) // dens[i] for i in rows]
+            remainders = [(abs(units) * nums[i]) % dens[i] for i in rows]
+            order = sorted(range(len(rows)), key=lambda k: (-remainders[k], keys[rows[k]]))
+            for k in order[: abs(units) - sum(parts)]:
+                parts[k] += 1
+            for k, i in enumerate(rows):
+                values[i] = Decimal(parts[k] if units >= 0 else -parts[k]).scaleb(-SCALE, _EXACT)
+    return frame.with_columns([pl.Series(b, columns[b], dtype=MONEY) for b in bases])
