@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -76,12 +77,12 @@ def collect_workloads(
     """
     from finops.collect import manifest
 
-    con = writer(app)
-    try:
-        report = manifest.collect(con, paths, timezone or app.settings.collect.timezone, source, notice=notice)
-    finally:
-        con.close()
-    show_rows([report.as_row()], fmt, out)
+    _collect(
+        app,
+        fmt,
+        out,
+        lambda con: manifest.collect(con, paths, timezone or app.settings.collect.timezone, source, notice=notice),
+    )
 
 
 @collect.command("dcgm")
@@ -121,9 +122,11 @@ def collect_dcgm(
     if bool(prometheus) == bool(paths):
         raise FinopsError("give either --prometheus URL (with --start/--end or --period) or saved files, not both")
     window = _window(start, end, period) if prometheus else None
-    con = writer(app)
-    try:
-        report = dcgm.collect(
+    _collect(
+        app,
+        fmt,
+        out,
+        lambda con: dcgm.collect(
             con,
             prometheus=prometheus,
             paths=paths,
@@ -133,10 +136,8 @@ def collect_dcgm(
             token=os.environ.get("FINOPS_PROMETHEUS_TOKEN"),
             source=source,
             notice=notice,
-        )
-    finally:
-        con.close()
-    show_rows([report.as_row()], fmt, out)
+        ),
+    )
 
 
 @collect.command("nvidia-smi")
@@ -152,12 +153,12 @@ def collect_nvidia_smi(
     """Per-GPU samples from `nvidia-smi --query-gpu=... --format=csv` logs (local times need --timezone)."""
     from finops.collect import nvidia_smi
 
-    con = writer(app)
-    try:
-        report = nvidia_smi.collect(con, paths, timezone or app.settings.collect.timezone, host, notice=notice)
-    finally:
-        con.close()
-    show_rows([report.as_row()], fmt, out)
+    _collect(
+        app,
+        fmt,
+        out,
+        lambda con: nvidia_smi.collect(con, paths, timezone or app.settings.collect.timezone, host, notice=notice),
+    )
 
 
 @collect.command("slurm")
@@ -173,12 +174,12 @@ def collect_slurm(
     """Jobs from `sacct --parsable2` output: start/end, nodes, GPUs (AllocTRES), account as team, user as owner."""
     from finops.collect import slurm
 
-    con = writer(app)
-    try:
-        report = slurm.collect(con, paths, timezone or app.settings.collect.timezone, cluster, notice=notice)
-    finally:
-        con.close()
-    show_rows([report.as_row()], fmt, out)
+    _collect(
+        app,
+        fmt,
+        out,
+        lambda con: slurm.collect(con, paths, timezone or app.settings.collect.timezone, cluster, notice=notice),
+    )
 
 
 @collect.command("mlflow")
@@ -206,9 +207,11 @@ def collect_mlflow(
 
     if bool(tracking_uri) == bool(store_path):
         raise FinopsError("give either --tracking-uri URL or --path mlruns/, not both")
-    con = writer(app)
-    try:
-        report = mlflow.collect(
+    _collect(
+        app,
+        fmt,
+        out,
+        lambda con: mlflow.collect(
             con,
             tracking_uri=tracking_uri,
             path=store_path,
@@ -218,7 +221,15 @@ def collect_mlflow(
             username=os.environ.get("MLFLOW_TRACKING_USERNAME"),
             password=os.environ.get("MLFLOW_TRACKING_PASSWORD"),
             notice=notice,
-        )
+        ),
+    )
+
+
+def _collect(app: App, fmt: str | None, out: Path | None, work: Callable[[Any], Any]) -> None:
+    """Run one collector on a writer connection and show its report (one row)."""
+    con = writer(app)
+    try:
+        report = work(con)
     finally:
         con.close()
     show_rows([report.as_row()], fmt, out)
