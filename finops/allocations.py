@@ -17,7 +17,7 @@ import polars as pl
 from finops import attribute, gpus
 from finops.config import AttributionSettings
 from finops.errors import FinopsError
-from finops.export import month_bounds
+from finops.periods import month_bounds
 from finops.store import fetch_one, transaction
 
 _LINES = """
@@ -109,21 +109,15 @@ def attribute_period(
     """Allocate one billing month and replace its allocations atomically."""
     attribute.ordered_rules(settings)  # a bad [attribution] fails before any work
     start, end = month_bounds(period)
-    count = fetch_one(
-        con,
-        "SELECT count(*) FROM cost_line_items WHERE BillingPeriodStart >= ? AND BillingPeriodStart < ?",
-        [start, end],
-    )
-    if not count or not count[0]:
-        raise FinopsError(f"no billing rows for {period}; load them first (`finops status` shows what is loaded)")
     span = fetch_one(
         con,
-        "SELECT min(ChargePeriodStart), max(ChargePeriodEnd) FROM cost_line_items "
+        "SELECT count(*), min(ChargePeriodStart), max(ChargePeriodEnd) FROM cost_line_items "
         "WHERE BillingPeriodStart >= ? AND BillingPeriodStart < ?",
         [start, end],
     )
-    assert span is not None
-    since, until = min(span[0], start), max(span[1], end)
+    if not span or not span[0]:
+        raise FinopsError(f"no billing rows for {period}; load them first (`finops status` shows what is loaded)")
+    since, until = min(span[1], start), max(span[2], end)
     # The bridge, resolved once: a name joins only when it names exactly one billed resource.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _names AS SELECT name, min(resource_id) AS resource_id, "

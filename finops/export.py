@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
@@ -11,21 +10,11 @@ import duckdb
 
 from finops import focus, output
 from finops.errors import FinopsError
+from finops.periods import month_bounds
 from finops.store import fetch_one, ident
 
 # finops's bookkeeping columns are not part of an export.
 _OWN = ("x_Extras",)
-
-
-def month_bounds(period: str, flag: str = "--period") -> tuple[datetime, datetime]:
-    """[start, end) of a YYYY-MM billing month in UTC."""
-    match = re.fullmatch(r"(\d{4})-(\d{2})", period.strip())
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        raise FinopsError(f"{flag} {period!r}: use a billing month as YYYY-MM, e.g. 2024-09")
-    year, month = int(match.group(1)), int(match.group(2))
-    start = datetime(year, month, 1, tzinfo=UTC)
-    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
-    return start, end
 
 
 def focus_query(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> str:

@@ -18,12 +18,11 @@ from typing import Any
 
 import duckdb
 
-import finops
 from finops import focus
 from finops.collect.files import SourceFile, combined_checksum
 from finops.collect.readers import read_error
 from finops.errors import InputError
-from finops.store import fetch_one, ident, transaction
+from finops.store import fetch_one, ident, next_load_id, record_load, transaction
 
 # x_LineItemId = x_BatchId * ROW_ID_FACTOR + the row's number within its load.
 ROW_ID_FACTOR = 10_000_000_000
@@ -111,12 +110,12 @@ class Load:
         if bad:
             raise InputError(f"{source.path} row {bad[0]}: {bad[1]}")
         columns = ", ".join(ident(c) for c in STORE_COLUMNS)
-        self.con.execute(
+        inserted = fetch_one(
+            self.con,
             f"INSERT INTO _stage ({columns}, _file, _row) SELECT {columns}, ?, rowid + 1 + ? FROM _file_stage",
             [self.files.index(source), self._rows],
         )
-        count = fetch_one(self.con, "SELECT count(*) FROM _file_stage")
-        rows = int(count[0]) if count else 0
+        rows = int(inserted[0]) if inserted else 0
         self._rows += rows
         return rows
 
@@ -238,27 +237,13 @@ class Load:
             }
             for r in results
         ]
-        self.con.execute(
-            "INSERT INTO ingest_loads VALUES (?, ?, ?, ?, ?, ?, current_timestamp, ?)",
-            [
-                load_id,
-                self.source,
-                self.source_uri,
-                self.load_checksum,
-                json.dumps([f.as_record() for f in self.files]),
-                json.dumps(scopes),
-                finops.__version__,
-            ],
-        )
+        files = [f.as_record() for f in self.files]
+        record_load(self.con, load_id, self.source, self.source_uri, self.load_checksum, files, scopes)
 
     def _next_ids(self) -> tuple[int, int]:
-        row = fetch_one(
-            self.con,
-            "SELECT (SELECT coalesce(max(load_id), 0) + 1 FROM ingest_loads), "
-            "(SELECT coalesce(max(batch_id), 0) + 1 FROM ingest_batches)",
-        )
+        row = fetch_one(self.con, "SELECT coalesce(max(batch_id), 0) + 1 FROM ingest_batches")
         assert row is not None
-        return int(row[0]), int(row[1])
+        return next_load_id(self.con), int(row[0])
 
     def _write(self, load_id: int, new: list[ScopeResult]) -> None:
         """Inside the transaction: drop replaced rows and their allocations, insert the new batches."""

@@ -7,7 +7,7 @@ import pyarrow as pa
 
 from finops import queries
 from finops.errors import FinopsError
-from finops.export import month_bounds
+from finops.periods import month_bounds
 from finops.store import fetch_one
 
 # What `top` lists -> the named query that ranks it (per currency, costliest first).

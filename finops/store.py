@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -160,6 +161,31 @@ def fetch_one(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> t
     """The first row of a query, reading the result to its end (DuckDB 2 keeps unfinished results open)."""
     rows = con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
     return rows[0] if rows else None
+
+
+def next_load_id(con: duckdb.DuckDBPyConnection) -> int:
+    """The id the next ingest_loads row gets."""
+    row = fetch_one(con, "SELECT coalesce(max(load_id), 0) + 1 FROM ingest_loads")
+    assert row is not None
+    return int(row[0])
+
+
+def record_load(
+    con: duckdb.DuckDBPyConnection,
+    load_id: int,
+    source: str,
+    source_uri: str,
+    checksum: str,
+    files: list[dict[str, Any]],
+    scopes: list[dict[str, Any]],
+) -> None:
+    """One ingest_loads row for a collector run (billing, workloads or telemetry), inside the caller's transaction."""
+    import finops
+
+    con.execute(
+        "INSERT INTO ingest_loads VALUES (?, ?, ?, ?, ?, ?, current_timestamp, ?)",
+        [load_id, source, source_uri, checksum, json.dumps(files), json.dumps(scopes), finops.__version__],
+    )
 
 
 @contextmanager

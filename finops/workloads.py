@@ -14,7 +14,6 @@ Each write is one transaction, recorded in ingest_loads.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,10 +23,9 @@ from typing import Any, Literal
 import duckdb
 import pyarrow as pa
 
-import finops
 from finops.collect.files import SourceFile, combined_checksum
 from finops.errors import InputError
-from finops.store import fetch_one, transaction
+from finops.store import fetch_one, next_load_id, record_load, transaction
 
 KINDS = ("training", "deployment", "batch", "notebook")
 # Status words of the sources -> finops's few: running, pending, finished, failed, cancelled, preempted.
@@ -319,22 +317,9 @@ def _record(
     report: CollectReport,
     window: tuple[datetime, datetime] | None,
 ) -> None:
-    row = fetch_one(con, "SELECT coalesce(max(load_id), 0) + 1 FROM ingest_loads")
-    assert row is not None
     span = [f"window:{window[0].isoformat()}/{window[1].isoformat()}"] if window else []
     checksum = combined_checksum([f.sha256 for f in files] or [source_uri, *span])
-    con.execute(
-        "INSERT INTO ingest_loads VALUES (?, ?, ?, ?, ?, ?, current_timestamp, ?)",
-        [
-            int(row[0]),
-            source,
-            source_uri,
-            checksum,
-            json.dumps([f.as_record() for f in files]),
-            json.dumps([report.as_row()]),
-            finops.__version__,
-        ],
-    )
+    record_load(con, next_load_id(con), source, source_uri, checksum, [f.as_record() for f in files], [report.as_row()])
 
 
 _WORKLOAD_SCHEMA = pa.schema(

@@ -68,7 +68,7 @@ def status(app: App, what: str, fmt: str | None, out: Path | None, period: str |
     """What is loaded: billing (default) per provider, period, source and currency; workloads; telemetry;
     or unmatched (workload and telemetry names that join to no ResourceId on the bill)."""
     from finops import bridge, output, queries, store
-    from finops.export import month_bounds
+    from finops.periods import month_bounds
 
     query = queries.load(STATUS_QUERIES[what])
     if period:
@@ -105,7 +105,7 @@ def attribute(app: App, period: str | None, fmt: str | None, out: Path | None) -
     """
     from finops import allocations
     from finops.cli.common import show_rows
-    from finops.export import month_bounds
+    from finops.periods import month_bounds
 
     if period:
         month_bounds(period)
@@ -218,7 +218,7 @@ def demo(app: App, rows: int, seed: int, month: str, out_dir: Path, fmt: str | N
     load and attribute them, and show the status, the top runs and deployments, and idle GPU cost."""
     from finops import bridge, output, queries, rollups
     from finops.demo.load import load_demo
-    from finops.export import month_bounds
+    from finops.periods import month_bounds
 
     month_bounds(month, "--month")
     con = writer(app)

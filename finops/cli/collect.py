@@ -240,7 +240,7 @@ def _window(start: str | None, end: str | None, period: str | None) -> tuple[Any
     from datetime import UTC, datetime
 
     from finops.collect import times
-    from finops.export import month_bounds
+    from finops.periods import month_bounds
 
     if period:
         if start or end:
