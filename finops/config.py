@@ -72,6 +72,32 @@ class AttributionSettings:
 
 
 @dataclass(frozen=True)
+class AwsSettings:
+    """Where AWS billing lives and how boto3 reaches it; credentials always come from boto3's own chain."""
+
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    s3: str | None = None  # default for `finops collect aws-cur --s3`: s3://bucket/prefix/report-name
+
+
+@dataclass(frozen=True)
+class GcpSettings:
+    """Where the Cloud Billing export lives; credentials come from application default credentials."""
+
+    bigquery_table: str | None = None  # PROJECT.DATASET.TABLE of the billing export
+    project: str | None = None  # project that runs (and pays for) the query jobs; default: the table's
+    location: str | None = None  # BigQuery location of the dataset (US, EU, ...)
+
+
+@dataclass(frozen=True)
+class QueriesSettings:
+    """Extra folders of named queries; a query here with the same name as a built-in one wins."""
+
+    paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything finops reads from its configuration."""
 
@@ -80,6 +106,9 @@ class Settings:
     collect: CollectSettings = field(default_factory=CollectSettings)
     bridge: BridgeSettings = field(default_factory=BridgeSettings)
     attribution: AttributionSettings = field(default_factory=AttributionSettings)
+    aws: AwsSettings = field(default_factory=AwsSettings)
+    gcp: GcpSettings = field(default_factory=GcpSettings)
+    queries: QueriesSettings = field(default_factory=QueriesSettings)
     config_path: Path | None = None
 
 
@@ -134,6 +163,23 @@ database = "finops.duckdb"
 # shared_charge_categories = ["Tax"]
 # shared_services = ["AWS Support (Business)", "AWS Support (Developer)", "AWS Support (Enterprise)"]
 # shared_commitments = true
+
+[aws]
+# Credentials come from boto3's chain (environment, ~/.aws, instance role); never put keys here.
+# profile = "billing"
+# region = "us-east-1"
+# endpoint_url = "http://localhost:5000"   # S3-compatible endpoint; AWS_ENDPOINT_URL works too
+# s3 = "s3://my-cur-bucket/cur/my-report"   # default for `finops collect aws-cur`
+
+[gcp]
+# Credentials come from application default credentials (gcloud auth application-default login).
+# bigquery_table = "my-project.billing.gcp_billing_export_resource_v1_XXXXXX_XXXXXX_XXXXXX"
+# project = "my-project"     # project that runs the query jobs
+# location = "US"
+
+[queries]
+# Extra folders of named queries (*.sql); relative to this file. Same name as a built-in wins.
+# paths = ["queries"]
 """
 
 

@@ -42,7 +42,7 @@ def test_finops_config_variable_picks_the_file(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('databse = "x"\n', "unknown key 'databse'; known keys here: attribution, bridge, collect, database, store"),
+        ('databse = "x"\n', "unknown key 'databse'; known keys here: attribution, aws, bridge, collect, database, gcp, queries, store"),
         (
             '[store]\nmemory = "1GB"\n',
             "unknown key 'store.memory'; known keys here: memory_limit, temp_directory, threads",
