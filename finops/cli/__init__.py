@@ -11,6 +11,7 @@ import finops
 from finops import config
 from finops.cli.collect import collect
 from finops.cli.common import FORMAT, OUTPUT, App, FinopsGroup, notice, pass_app, writer
+from finops.cli.doctor import doctor
 from finops.cli.rollups import deployments, runs
 from finops.errors import FinopsError
 
@@ -48,6 +49,7 @@ def init(path: Path, force: bool) -> None:
 cli.add_command(collect)
 cli.add_command(runs)
 cli.add_command(deployments)
+cli.add_command(doctor)
 
 
 STATUS_QUERIES = {

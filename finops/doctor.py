@@ -1,0 +1,207 @@
+"""`finops doctor`: is the store whole, is the data fresh, does every workload name join the bill?
+
+Each check is one SQL pass over the store and gives findings of three levels: `ok`, `warn` (worth
+knowing, nothing is wrong with the money) and `problem` (the store disagrees with itself, or data a
+cron job depends on is stale). Integrity checks restate the store's own invariants: every current
+batch's bookkeeping equals the line items it holds, no line item lacks a current batch, no scope has
+two current batches, every allocation belongs to a line item, and each line's allocations sum to
+its cost on every basis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import duckdb
+
+from finops import bridge, store
+from finops.config import Settings
+
+LEVELS = ("ok", "warn", "problem")
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    level: str  # ok | warn | problem
+    detail: str
+
+
+def examine(
+    con: duckdb.DuckDBPyConnection, settings: Settings, now: datetime, stale_days: int, bridge_error: str | None = None
+) -> list[Finding]:
+    """Every check's findings, in a fixed order; `con` may be read-only (with the bridge overlaid, or
+    `bridge_error` saying why the [bridge] settings could not be)."""
+    return [
+        *_schema(con),
+        *_batches(con),
+        *_allocations(con),
+        *_attribution(con),
+        *_freshness(con, now, stale_days),
+        *_unmatched(con),
+        *_config(settings, bridge_error),
+    ]
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = store.fetch_one(con, sql)
+    return int(row[0]) if row else 0
+
+
+def _schema(con: duckdb.DuckDBPyConnection) -> Iterator[Finding]:
+    known = {m.version: m.name for m in store.migrations()}
+    applied = dict(con.execute("SELECT version, name FROM _finops_migrations ORDER BY version").fetchall())
+    wrong = [f"{v} is {applied[v]!r}, expected {known.get(v)!r}" for v in sorted(applied) if known.get(v) != applied[v]]
+    missing = sorted(set(known) - set(applied))
+    if wrong or missing:
+        parts = [f"migration {w}" for w in wrong] + ([f"migrations {missing} not applied"] if missing else [])
+        yield Finding("schema", "problem", "; ".join(parts) + "; this store was not written by this finops")
+    else:
+        yield Finding("schema", "ok", f"schema version {max(applied, default=0)} ({len(applied)} migrations)")
+
+
+_BATCH_TOTALS = """
+WITH lines AS (
+    SELECT x_BatchId AS batch_id, count(*) AS n, sum(BilledCost) AS billed,
+           sum(EffectiveCost) AS effective, sum(ListCost) AS list
+    FROM cost_line_items GROUP BY x_BatchId
+)
+SELECT b.batch_id, b.source, b.billing_account_id, strftime(b.billing_period_start, '%Y-%m'),
+       b.row_count, coalesce(l.n, 0), b.billed_cost, coalesce(l.billed, 0)
+FROM current_batches b LEFT JOIN lines l USING (batch_id)
+WHERE b.row_count <> coalesce(l.n, 0)
+   OR b.billed_cost <> coalesce(l.billed, 0)
+   OR b.effective_cost <> coalesce(l.effective, 0)
+   OR b.list_cost IS DISTINCT FROM l.list
+ORDER BY b.batch_id
+"""
+
+
+def _batches(con: duckdb.DuckDBPyConnection) -> Iterator[Finding]:
+    current = _count(con, "SELECT count(*) FROM current_batches")
+    bad = con.execute(_BATCH_TOTALS).fetchall()
+    for batch, source, account, period, rows, found, billed, found_billed in bad[:5]:
+        yield Finding(
+            "batches",
+            "problem",
+            f"batch {batch} ({source}, account {account or '-'}, {period}) records {rows} rows / BilledCost "
+            f"{billed} but the store holds {found} / {found_billed}; reload that period",
+        )
+    if len(bad) > 5:
+        yield Finding("batches", "problem", f"{len(bad) - 5} more batches disagree with their line items")
+    orphans = _count(
+        con, "SELECT count(*) FROM cost_line_items WHERE x_BatchId NOT IN (SELECT batch_id FROM current_batches)"
+    )
+    if orphans:
+        yield Finding("batches", "problem", f"{orphans} line items belong to no current batch; reload their periods")
+    doubled = con.execute(
+        "SELECT source, billing_account_id, strftime(billing_period_start, '%Y-%m'), count(*) FROM current_batches "
+        "GROUP BY ALL HAVING count(*) > 1 ORDER BY ALL"
+    ).fetchall()
+    for source, account, period, n in doubled:
+        yield Finding("batches", "problem", f"{source} account {account or '-'} {period} has {n} current batches")
+    if not bad and not orphans and not doubled:
+        yield Finding("batches", "ok", f"{current} current batches agree with their line items")
+
+
+_UNBALANCED = """
+SELECT count(*) FROM (
+    SELECT line_item_id, sum(billed_cost) AS billed, sum(effective_cost) AS effective, sum(list_cost) AS list
+    FROM allocations GROUP BY line_item_id
+) a JOIN cost_line_items c ON c.x_LineItemId = a.line_item_id
+WHERE a.billed <> c.BilledCost OR a.effective <> c.EffectiveCost OR a.list IS DISTINCT FROM c.ListCost
+"""
+
+
+def _allocations(con: duckdb.DuckDBPyConnection) -> Iterator[Finding]:
+    total = _count(con, "SELECT count(*) FROM allocations")
+    orphans = _count(
+        con,
+        "SELECT count(*) FROM allocations a "
+        "WHERE NOT EXISTS (SELECT 1 FROM cost_line_items c WHERE c.x_LineItemId = a.line_item_id)",
+    )
+    unbalanced = _count(con, _UNBALANCED)
+    if orphans:
+        yield Finding(
+            "allocations", "problem", f"{orphans} allocations point at no line item; run `finops attribute` again"
+        )
+    if unbalanced:
+        yield Finding(
+            "allocations",
+            "problem",
+            f"{unbalanced} line items' allocations do not sum to their cost; run `finops attribute` again",
+        )
+    if not orphans and not unbalanced:
+        yield Finding("allocations", "ok", f"{total} allocations, each line item's shares sum to its cost")
+
+
+_COVERAGE = """
+WITH lines AS (
+    SELECT BillingPeriodStart AS period, count(*) AS n,
+           count(*) FILTER (WHERE x_LineItemId NOT IN (SELECT line_item_id FROM allocations)) AS open
+    FROM cost_line_items GROUP BY ALL
+), runs AS (
+    SELECT billing_period_start AS period, max(computed_at) AS computed FROM allocations GROUP BY ALL
+), loads AS (
+    SELECT billing_period_start AS period, max(loaded_at) AS loaded FROM current_batches GROUP BY ALL
+)
+SELECT strftime(l.period, '%Y-%m'), l.n, l.open, r.computed, d.loaded
+FROM lines l LEFT JOIN runs r USING (period) LEFT JOIN loads d USING (period)
+ORDER BY l.period
+"""
+
+
+def _attribution(con: duckdb.DuckDBPyConnection) -> Iterator[Finding]:
+    fine = 0
+    for period, lines, open_lines, computed, loaded in con.execute(_COVERAGE).fetchall():
+        again = f"run `finops attribute --period {period}`"
+        if computed is None:
+            yield Finding("attribution", "warn", f"{period}: {lines} line items, not attributed yet; {again}")
+        elif open_lines:
+            yield Finding(
+                "attribution", "problem", f"{period}: {open_lines} of {lines} line items have no allocation; {again}"
+            )
+        elif loaded is not None and loaded > computed:
+            yield Finding("attribution", "warn", f"{period}: billing loaded after the last attribution; {again}")
+        else:
+            fine += 1
+    if fine:
+        yield Finding("attribution", "ok", f"{fine} billing period(s) attributed after their last load")
+
+
+def _freshness(con: duckdb.DuckDBPyConnection, now: datetime, stale_days: int) -> Iterator[Finding]:
+    limit = now - timedelta(days=stale_days)
+    for source, last in con.execute(
+        "SELECT source, max(loaded_at) FROM ingest_loads GROUP BY source ORDER BY source"
+    ).fetchall():
+        age = now - last
+        when = f"last collected {last:%Y-%m-%d %H:%M} UTC ({age.days} days ago)"
+        if last < limit:
+            yield Finding(
+                "freshness", "problem", f"{source}: {when}, more than {stale_days} days; is its cron job running?"
+            )
+        else:
+            yield Finding("freshness", "ok", f"{source}: {when}")
+
+
+def _unmatched(con: duckdb.DuckDBPyConnection) -> Iterator[Finding]:
+    unmatched = bridge.unmatched_count(con)
+    if unmatched:
+        yield Finding(
+            "unmatched",
+            "warn",
+            f"{unmatched} host/instance name(s) in workload records join to no bill ResourceId; "
+            "see `finops status unmatched` and [bridge] in finops.toml",
+        )
+    else:
+        yield Finding("unmatched", "ok", "every workload host/instance name joins a bill ResourceId")
+
+
+def _config(settings: Settings, bridge_error: str | None) -> Iterator[Finding]:
+    where = f"config {settings.config_path}" if settings.config_path else "no finops.toml (defaults)"
+    if bridge_error:
+        yield Finding("config", "problem", f"{where}: {bridge_error}")
+    else:
+        yield Finding("config", "ok", f"{where}; store {settings.database}")
