@@ -130,7 +130,7 @@ def attribute_period(
     )
     if ambiguous and ambiguous[0]:
         notice(f"{ambiguous[0]} host name(s) match several billed resources and are not used; see [bridge]")
-    con.register("_gpu_catalog", gpus.catalog_table())
+    con.register("_gpu_catalog", gpus.catalog_table(con))
     try:
         lines = con.sql(
             _lines_sql(settings),

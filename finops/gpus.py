@@ -3,12 +3,18 @@
 Counts and models from the providers' instance-type documentation (EC2 `describe_instance_types`
 GpuInfo; GCE accelerator-optimised machine families). SageMaker's `ml.` prefix is stripped before
 lookup. Types not listed have no GPUs as far as attribution is concerned; the `resources` table
-(inventory collectors) and a line's x_GpuCount take precedence.
+(inventory collectors) and a line's x_GpuCount take precedence. This table is the offline fallback:
+GPU types collected into the store's `instance_types` (`finops collect aws-instances`) win over it.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    import duckdb
 
 _AWS = {
     "p3.2xlarge": (1, "V100"),
@@ -70,8 +76,11 @@ _GCE = {
     "a3-highgpu-2g": (2, "H100"),
     "a3-highgpu-4g": (4, "H100"),
     "a3-highgpu-8g": (8, "H100"),
+    "a3-edgegpu-8g": (8, "H100"),
     "a3-megagpu-8g": (8, "H100"),
     "a3-ultragpu-8g": (8, "H200"),
+    "a4-highgpu-8g": (8, "B200"),
+    "a4x-highgpu-4g": (4, "GB200"),
     "g2-standard-4": (1, "L4"),
     "g2-standard-8": (1, "L4"),
     "g2-standard-12": (1, "L4"),
@@ -80,17 +89,31 @@ _GCE = {
     "g2-standard-24": (2, "L4"),
     "g2-standard-48": (4, "L4"),
     "g2-standard-96": (8, "L4"),
+    "g4-standard-48": (1, "RTX PRO 6000"),
+    "g4-standard-96": (2, "RTX PRO 6000"),
+    "g4-standard-192": (4, "RTX PRO 6000"),
+    "g4-standard-384": (8, "RTX PRO 6000"),
 }
 CATALOG: dict[str, tuple[int, str]] = {**_AWS, **_GCE}
 
 
-def catalog_table() -> pa.Table:
-    """The catalogue as an Arrow table (instance_type, gpus, gpu_model) to join in SQL."""
-    names = sorted(CATALOG)
+def catalog_table(con: duckdb.DuckDBPyConnection | None = None) -> pa.Table:
+    """The catalogue as an Arrow table (instance_type, gpus, gpu_model) to join in SQL.
+
+    With a store connection, GPU instance types collected into `instance_types` replace the static rows.
+    """
+    catalog = dict(CATALOG)
+    if con is not None:
+        collected = con.execute(
+            "SELECT instance_type, gpu_count, gpu_model FROM instance_types WHERE gpu_count > 0 "
+            "ORDER BY updated_at, instance_type"
+        ).fetchall()
+        catalog.update({str(name): (int(count), str(model)) for name, count, model in collected})
+    names = sorted(catalog)
     return pa.table(
         {
             "instance_type": names,
-            "gpus": [CATALOG[n][0] for n in names],
-            "gpu_model": [CATALOG[n][1] for n in names],
+            "gpus": [catalog[n][0] for n in names],
+            "gpu_model": [catalog[n][1] for n in names],
         }
     )

@@ -29,3 +29,8 @@ CREATE TABLE list_prices (
     effective_time TIMESTAMPTZ,
     fetched_at TIMESTAMPTZ NOT NULL
 );
+
+-- aws
+-- When the delivery a billing batch came from was written (legacy CUR assembly / Data Exports
+-- execution manifest): a later load of an older delivery of the same period does not replace it.
+ALTER TABLE ingest_batches ADD COLUMN manifest_at TIMESTAMPTZ;
