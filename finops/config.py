@@ -8,6 +8,7 @@ import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -98,6 +99,78 @@ class QueriesSettings:
 
 
 @dataclass(frozen=True)
+class BudgetScope:
+    """Which spend a budget counts: every filter given must match; none given means the whole bill.
+
+    team, workload_kind and workload read attributed spend (`finops attribute`); tags, service and
+    sub_account read the bill; query names a query returning (day, currency, cost) instead.
+    """
+
+    team: str | None = None
+    workload_kind: str | None = None  # training | deployment | batch | notebook
+    workload: str | None = None  # glob over run / deployment id or name: "llm-*"
+    tags: dict[str, str] = field(default_factory=dict)
+    service: tuple[str, ...] = ()
+    sub_account: tuple[str, ...] = ()
+    query: str | None = None
+
+
+@dataclass(frozen=True)
+class BudgetSettings:
+    """One [[budgets]] entry: a limit per period on one currency and cost basis, with its thresholds."""
+
+    name: str = ""
+    amount: Decimal | None = None
+    currency: str = "USD"
+    period: str = "monthly"  # monthly | quarterly
+    basis: str = "effective"  # effective | billed | list
+    thresholds: tuple[Decimal, ...] = (Decimal(50), Decimal(80), Decimal(100))  # % of amount, actual spend
+    forecast_thresholds: tuple[Decimal, ...] = (Decimal(100),)  # % of amount, forecast period-end spend
+    scope: BudgetScope = field(default_factory=BudgetScope)
+    notify: tuple[str, ...] = ()  # [[notify]] names; empty means every channel
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """One [[notify]] channel; secrets are named by environment variable, never written here."""
+
+    name: str = ""
+    type: str = ""  # terminal | jsonl | slack | webhook | smtp
+    url_env: str | None = None  # slack, webhook: variable holding the URL
+    secret_env: str | None = None  # webhook: variable holding the HMAC-SHA256 key
+    timeout: int = 10  # seconds
+    host: str | None = None  # smtp
+    port: int | None = None
+    security: str = "starttls"  # starttls | plain (only for a local relay)
+    username_env: str | None = None
+    password_env: str | None = None
+    sender: str | None = None
+    to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AnomalySettings:
+    """Daily spend anomalies: a day far above the median of the same weekday in the weeks before."""
+
+    enabled: bool = True
+    scopes: tuple[str, ...] = ("service", "team", "workload")
+    weeks: int = 4  # same-weekday days in the baseline
+    sensitivity: Decimal = Decimal(3)  # robust z-score (scaled MAD) a day must exceed
+    min_impact: Decimal = Decimal(100)  # and at least this much money above the baseline
+    min_percent: Decimal = Decimal(20)  # and at least this % above it
+    notify_days: int = 3  # anomalies of the last N complete days are sent
+    notify: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """How `finops alert` treats the bill's lag and other writers."""
+
+    lag_days: int = 2  # the last N days before --as-of are incomplete (CUR lag)
+    lock_wait: int = 60  # seconds to wait for another writer to finish
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything finops reads from its configuration."""
 
@@ -109,6 +182,10 @@ class Settings:
     aws: AwsSettings = field(default_factory=AwsSettings)
     gcp: GcpSettings = field(default_factory=GcpSettings)
     queries: QueriesSettings = field(default_factory=QueriesSettings)
+    budgets: tuple[BudgetSettings, ...] = ()
+    notify: tuple[NotifySettings, ...] = ()
+    anomalies: AnomalySettings = field(default_factory=AnomalySettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
     config_path: Path | None = None
 
 
@@ -180,6 +257,63 @@ database = "finops.duckdb"
 [queries]
 # Extra folders of named queries (*.sql); relative to this file. Same name as a built-in wins.
 # paths = ["queries"]
+
+# Budgets as code, checked by `finops alert` (run it from cron). One [[budgets]] table per budget.
+# Thresholds are % of amount: `thresholds` on the spend so far, `forecast_thresholds` on the
+# forecast period-end spend. Scope filters combine (all must match); none means the whole bill.
+# [[budgets]]
+# name = "nlp-training"
+# amount = 50000                    # or "50000.00"; exact
+# currency = "USD"                  # spend in other currencies is not counted
+# period = "monthly"                # monthly | quarterly
+# basis = "effective"               # effective (amortized) | billed | list
+# thresholds = [50, 80, 100]
+# forecast_thresholds = [100]
+# notify = ["slack"]                # [[notify]] names; default: every channel
+# [budgets.scope]
+# team = "nlp"                      # attributed team (needs `finops attribute`)
+# workload_kind = "training"        # training | deployment | batch | notebook (attributed)
+# workload = "llm-*"                # glob over run / deployment id or name (attributed)
+# tags = { env = "prod" }           # bill tags
+# service = ["Amazon SageMaker"]    # ServiceName
+# sub_account = ["123456789012"]    # SubAccountId or SubAccountName
+# query = "my_spend"                # or: a named query returning day, currency, cost (params from, end, basis)
+
+# Alert channels. Secrets come from environment variables named here, never from this file.
+# [[notify]]
+# name = "slack"
+# type = "slack"                    # terminal | jsonl | slack | webhook | smtp
+# url_env = "FINOPS_SLACK_WEBHOOK"
+# [[notify]]
+# name = "hook"
+# type = "webhook"
+# url_env = "FINOPS_WEBHOOK_URL"
+# secret_env = "FINOPS_WEBHOOK_SECRET"   # signs the body: X-Finops-Signature: sha256=...
+# [[notify]]
+# name = "mail"
+# type = "smtp"
+# host = "smtp.example.com"
+# port = 587
+# security = "starttls"             # or "plain", only for a relay on localhost
+# sender = "finops@example.com"
+# to = ["ml-leads@example.com"]
+# username_env = "FINOPS_SMTP_USER"
+# password_env = "FINOPS_SMTP_PASSWORD"
+
+[anomalies]
+# A day is an anomaly when its spend is above the median of the same weekday over the last
+# `weeks` weeks by more than `sensitivity` scaled MADs, min_impact money and min_percent %.
+# enabled = true
+# scopes = ["service", "team", "workload"]
+# weeks = 4
+# sensitivity = 3
+# min_impact = 100
+# min_percent = 20
+# notify_days = 3                   # anomalies of the last N complete days are sent
+
+[alerts]
+# lag_days = 2                      # the last N days before today are incomplete on the bill
+# lock_wait = 60                    # seconds to wait while another finops process writes
 """
 
 
@@ -195,6 +329,9 @@ def load(
     settings = Settings()
     if path.is_file():
         settings = dataclasses.replace(_build(Settings, _read_toml(path), str(path), ""), config_path=path)
+        from finops import budgets
+
+        budgets.check(settings, str(path))
         if not settings.database.is_absolute():
             settings = dataclasses.replace(settings, database=path.parent / settings.database)
         alias_file = settings.bridge.alias_file
@@ -261,6 +398,11 @@ def _coerce(hint: Any, raw: Any, source: str, name: str) -> Any:
         if not isinstance(raw, dict):
             raise ConfigError(f"{source}: '{name}' must be a table ([{name}])")
         return _build(typing.cast(type[Any], hint), raw, source, f"{name}.")
+    if typing.get_origin(hint) is tuple and typing.get_args(hint)[0] is not str:
+        if not isinstance(raw, (list, tuple)):
+            raise ConfigError(f"{source}: '{name}' must be a list, got {raw!r}")
+        item = typing.get_args(hint)[0]
+        return tuple(_coerce(item, v, source, f"{name}[{i}]") for i, v in enumerate(raw))
     if typing.get_origin(hint) is tuple:
         if not isinstance(raw, (list, tuple)) or not all(isinstance(v, str) and v for v in raw):
             raise ConfigError(f"{source}: '{name}' must be a list of strings, got {raw!r}")
@@ -281,6 +423,8 @@ def _coerce(hint: Any, raw: Any, source: str, name: str) -> Any:
         if not isinstance(raw, int) or isinstance(raw, bool) or raw <= 0:
             raise ConfigError(f"{source}: '{name}' must be a positive whole number, got {raw!r}")
         return raw
+    if hint is Decimal:
+        return _decimal(raw, source, name)
     if hint is bool:
         if not isinstance(raw, bool):
             raise ConfigError(f"{source}: '{name}' must be true or false, got {raw!r}")
@@ -292,6 +436,21 @@ def _coerce(hint: Any, raw: Any, source: str, name: str) -> Any:
             check_timezone(raw, f"{source}: '{name}'")
         return raw
     raise ConfigError(f"{source}: '{name}' has an unsupported type")  # pragma: no cover - schema bug
+
+
+def _decimal(raw: Any, source: str, name: str) -> Decimal:
+    """An exact amount from a TOML number or string ("1234.56" keeps every digit)."""
+    if isinstance(raw, Decimal):
+        return raw
+    try:
+        if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+            raise InvalidOperation
+        value = Decimal(str(raw).strip())
+    except InvalidOperation:
+        raise ConfigError(f"{source}: '{name}' must be a number such as 5000 or \"5000.00\", got {raw!r}") from None
+    if not value.is_finite():
+        raise ConfigError(f"{source}: '{name}' must be a finite number, got {raw!r}")
+    return value
 
 
 def _set(settings: Settings, dotted: str, raw: Any, source: str) -> Settings:

@@ -65,10 +65,25 @@ class Service:
             return self._send("POST", url, where, urlencode(form).encode(), "application/x-www-form-urlencoded")
         return self._send("POST", url, where, json.dumps(body).encode(), "application/json")
 
-    def _send(self, method: str, url: str, where: str, data: bytes | None, content_type: str) -> Any:
+    def deliver(self, url: str, where: str, body: bytes, headers: Mapping[str, str] | None = None) -> None:
+        """POST a JSON body to a receiver that may answer anything ("ok", 204): only the status counts."""
+        self._send("POST", url, where, body, "application/json", headers, parse=False)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        where: str,
+        data: bytes | None,
+        content_type: str,
+        headers: Mapping[str, str] | None = None,
+        parse: bool = True,
+    ) -> Any:
         if "@" in urlsplit(url).netloc:
             raise ValueError("httpjson: credentials go in the Service, never in the URL")
         request = urllib.request.Request(url, data=data, method=method, headers={"Accept": "application/json"})
+        for name, value in (headers or {}).items():
+            request.add_unredirected_header(name, value)
         if content_type:
             request.add_header("Content-Type", content_type)
         if self.authorization:
@@ -87,6 +102,8 @@ class Service:
             raise InputError(
                 f"{where}: {self.name} did not answer ({self._reason(exc)}); check that it is up and try again"
             ) from None
+        if not parse:
+            return None
         try:
             return json.loads(answer)
         except ValueError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,10 @@ def test_finops_config_variable_picks_the_file(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('databse = "x"\n', "unknown key 'databse'; known keys here: attribution, aws, bridge, collect, database, gcp, queries, store"),
+        (
+            'databse = "x"\n',
+            "unknown key 'databse'; known keys here: alerts, anomalies, attribution, aws, bridge, budgets, collect, database, gcp, notify, queries, store",
+        ),
         (
             '[store]\nmemory = "1GB"\n',
             "unknown key 'store.memory'; known keys here: memory_limit, temp_directory, threads",
@@ -110,3 +114,116 @@ def test_cli_reads_the_config_file(run, tmp_path, sample):
     assert (tmp_path / "from-config.duckdb").exists()
     (tmp_path / "finops.toml").write_text('dataase = "typo.duckdb"\n')
     assert "unknown key 'dataase'" in one_line_error(run("status", use_db=False))
+
+
+BUDGETS = """
+[[budgets]]
+name = "nlp"
+amount = "40000.10"
+thresholds = [50, 80.5, 100]
+forecast_thresholds = [100]
+notify = ["slack"]
+scope = { team = "nlp", tags = { env = "prod" }, service = ["Amazon SageMaker"] }
+
+[[budgets]]
+name = "gpu"
+amount = 1000
+period = "quarterly"
+basis = "billed"
+[budgets.scope]
+workload_kind = "training"
+workload = "llm-*"
+
+[[notify]]
+name = "slack"
+type = "slack"
+url_env = "FINOPS_SLACK_WEBHOOK"
+
+[[notify]]
+name = "mail"
+type = "smtp"
+host = "smtp.example.com"
+sender = "finops@example.com"
+to = ["ml-leads@example.com"]
+password_env = "FINOPS_SMTP_PASSWORD"
+username_env = "FINOPS_SMTP_USER"
+
+[anomalies]
+min_impact = 250
+scopes = ["service", "team"]
+"""
+
+
+def test_budgets_and_channels_as_code(tmp_path):
+    path = tmp_path / "finops.toml"
+    path.write_text(BUDGETS)
+    settings = config.load(path, environ={})
+    nlp, gpu = settings.budgets
+    assert nlp.amount == Decimal("40000.10")  # exact, from a string
+    assert nlp.thresholds == (Decimal(50), Decimal("80.5"), Decimal(100))
+    assert nlp.scope.team == "nlp" and nlp.scope.tags == {"env": "prod"}
+    assert nlp.scope.service == ("Amazon SageMaker",)
+    assert (gpu.period, gpu.basis, gpu.scope.workload, gpu.currency) == ("quarterly", "billed", "llm-*", "USD")
+    assert gpu.thresholds == (Decimal(50), Decimal(80), Decimal(100))  # the default
+    assert [n.type for n in settings.notify] == ["slack", "smtp"]
+    assert settings.notify[1].to == ("ml-leads@example.com",)
+    assert settings.anomalies.min_impact == Decimal(250)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("thresholds = [50", "treshold = [50"), "unknown key 'budgets[0].treshold'; known keys here: amount, basis,"),
+        (("amount = 1000", "amount = -5"), "'budgets[1].amount' must be positive, got -5"),
+        (("amount = 1000", 'amount = "lots"'), "'budgets[1].amount' must be a number such as 5000"),
+        (
+            ('notify = ["slack"]', 'notify = ["slak"]'),
+            "'budgets[0].notify' unknown channel 'slak'; channels in [[notify]]: slack, mail",
+        ),
+        (('type = "slack"', 'type = "teams"'), "'notify[0].type' must be one of terminal, jsonl, slack, webhook, smtp"),
+        (('url_env = "FINOPS_SLACK_WEBHOOK"', 'url = "https://hooks.slack.com/x"'), "unknown key 'notify[0].url'"),
+        (
+            ('url_env = "FINOPS_SLACK_WEBHOOK"', 'url_env = "https://hooks.slack.com/x"'),
+            "'notify[0].url_env' names an environment variable",
+        ),
+        (('period = "quarterly"', 'period = "weekly"'), "'budgets[1].period' must be one of monthly, quarterly"),
+        (('workload_kind = "training"', 'workload_kind = "train"'), "'budgets[1].scope.workload_kind' must be one of"),
+        (("scope = { team", 'scope = { colour = "red", team'), "unknown key 'budgets[0].scope.colour'"),
+        (
+            ("[budgets.scope]", "thresholds = [0]\n[budgets.scope]"),
+            "'budgets[1].thresholds[0]' must be a positive percentage",
+        ),
+        (('name = "gpu"', 'name = "nlp"'), "'budgets[1].name' 'nlp' is used twice"),
+        (
+            ('host = "smtp.example.com"', 'host = "smtp.example.com"\nsecurity = "plain"'),
+            "'notify[1].security' plain SMTP is only for a relay on localhost",
+        ),
+        (('scopes = ["service", "team"]', 'scopes = ["region"]'), "'anomalies.scopes' has 'region'"),
+    ],
+)
+def test_bad_budgets_and_channels_are_named(tmp_path, change, message):
+    path = tmp_path / "finops.toml"
+    assert change[0] in BUDGETS
+    path.write_text(BUDGETS.replace(change[0], change[1], 1))
+    with pytest.raises(ConfigError) as caught:
+        config.load(path, environ={})
+    assert message in str(caught.value)
+    assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_starter_examples_load_when_uncommented(tmp_path):
+    text = config.STARTER[config.STARTER.index("# Budgets as code") :]
+    lines = []
+    for line in text.splitlines():
+        example = line.removeprefix("# ")
+        if line.startswith("# ") and (example.startswith("[") or " = " in example.split("#")[0]):
+            if not example.startswith("query"):  # a query scope replaces the other filters
+                lines.append(example)
+        elif not line.startswith("#"):
+            lines.append(line)
+    path = tmp_path / "finops.toml"
+    path.write_text("\n".join(lines))
+    settings = config.load(path, environ={})
+    assert settings.budgets[0].scope.workload == "llm-*"
+    assert [n.type for n in settings.notify] == ["slack", "webhook", "smtp"]
+    assert settings.alerts.lag_days == 2
