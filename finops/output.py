@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -45,13 +45,17 @@ def write(reader: pa.RecordBatchReader, fmt: str, out: Path | None, stream: IO[s
 
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
-    """A temporary path beside `target` that replaces it only when the block succeeds."""
+    """A temporary path beside `target` that replaces it only when the block succeeds; the file gets the
+    permissions any new file would (mkstemp's are owner-only, too strict for a report to share)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     os.close(fd)
     tmp = Path(name)
     try:
         yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o666 & ~umask)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -91,11 +95,31 @@ def _write_text(reader: pa.RecordBatchReader, fmt: str, stream: IO[str]) -> int:
         stream.write("\n]\n" if count else "]\n")
         return count
     if fmt == "table":
-        rows = [[text(v) for v in row] for row in _rows(reader)]
+        terminal = stream.isatty()
+        rows = [table_cells(names, row, terminal) for row in _rows(reader)]
         numeric = [_is_numeric(reader.schema.field(i).type) for i in range(len(names))]
         stream.write(table(names, rows, numeric))
         return len(rows)
     raise FinopsError(f"unknown output format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def table_cells(names: list[str], row: tuple[Any, ...], terminal: bool) -> list[str]:
+    """One row's cells for people: money with its row's currency, shares as %, long cells cut on a terminal.
+
+    Money is rounded to cents only where the row names its currency; CSV, JSON and Parquet keep
+    every digit.
+    """
+    currency = next((row[i] for i, n in enumerate(names) if n in CURRENCY_COLUMNS), None)
+    cells = []
+    for name, value in zip(names, row, strict=False):
+        if isinstance(value, Decimal) and value.is_finite() and currency and is_money(name):
+            cell = money_text(value, str(currency))
+        elif isinstance(value, (Decimal, float)) and value == value and (is_share(name) or is_percent(name)):
+            cell = share_text(value, is_percent(name))
+        else:
+            cell = text(value)
+        cells.append(shorten(cell) if terminal else cell)
+    return cells
 
 
 def _rows(reader: pa.RecordBatchReader) -> Iterator[tuple[Any, ...]]:
@@ -118,6 +142,48 @@ def table(names: list[str], rows: list[list[str]], numeric: list[bool]) -> str:
 
     rule = "  ".join("-" * w for w in widths) + "\n"
     return line(names) + rule + "".join(line(r) for r in rows) + f"({len(rows)} row{'s' if len(rows) != 1 else ''})\n"
+
+
+MONEY_SUFFIXES = ("cost", "_amount", "change", "savings", "cost_per_gpu_hour", "cost_per_1k_requests")
+SHARE_SUFFIXES = ("_share", "utilization", "coverage")
+CURRENCY_COLUMNS = ("currency", "billing_currency", "BillingCurrency")
+CELL_WIDTH = 48  # a terminal table cuts longer cells in the middle
+
+
+def is_money(column: str) -> bool:
+    """A money column by its name (the library's and FOCUS's conventions: *cost, *_amount, change, savings)."""
+    return column.lower().endswith(MONEY_SUFFIXES) or column in ("amount", "actual", "forecast", "expected", "delta")
+
+
+def is_share(column: str) -> bool:
+    """A ratio column (0..1) by its name: *_share, share_of_*, utilization, coverage."""
+    name = column.lower()
+    return name.endswith(SHARE_SUFFIXES) or name.startswith("share_")
+
+
+def is_percent(column: str) -> bool:
+    """A column already in percent (0..100) by its name: *_pct."""
+    return column.lower().endswith("_pct")
+
+
+def money_text(value: Decimal, currency: str | None) -> str:
+    """Money for people: thousands separators, cents (half away from zero), and the currency code."""
+    cents = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    amount = f"{cents:,.2f}"
+    return f"{amount} {currency}" if currency else amount
+
+
+def share_text(value: Decimal | float, percent: bool = False) -> str:
+    """A 0..1 ratio (or a value already in percent) as a percentage with one decimal."""
+    return f"{Decimal(str(value)) * (1 if percent else 100):,.1f} %"
+
+
+def shorten(cell: str, width: int = CELL_WIDTH) -> str:
+    """A cell cut in the middle to `width` characters, keeping both ends (ids differ at their ends)."""
+    if len(cell) <= width:
+        return cell
+    head = (width - 1) // 2
+    return cell[:head] + "…" + cell[len(cell) - (width - 1 - head) :]
 
 
 def decimal_text(value: Decimal) -> str:

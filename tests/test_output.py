@@ -84,3 +84,66 @@ def test_format_choice():
     assert output.choose_format("json", Path("x.parquet"), io.StringIO()) == "json"
     with pytest.raises(FinopsError, match="give it with -o"):
         output.write(reader(), "parquet", None, io.StringIO())
+
+
+class Tty(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def money_reader():
+    long_id = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/" + "x" * 40 + "-prod"
+    return pa.table(
+        {
+            "resource_id": [long_id, "i-1"],
+            "currency": ["USD", "EUR"],
+            "cost": pa.array([Decimal("1234567.005"), Decimal("-0.004")], pa.decimal128(38, 18)),
+            "idle_share": pa.array([Decimal("0.153294"), None], pa.decimal128(38, 6)),
+            "change_pct": pa.array([Decimal("-22.70"), Decimal("5")], pa.decimal128(38, 2)),
+            "gpu_hours": pa.array([Decimal("10.934982"), Decimal("0")], pa.decimal128(38, 18)),
+        }
+    ).to_reader()
+
+
+def test_table_shows_money_with_its_currency_and_cuts_long_cells_on_a_terminal():
+    out = Tty()
+    output.write(money_reader(), "table", None, out)
+    lines = out.getvalue().splitlines()
+    assert lines[2].split("  ")[0] == "arn:aws:sagemaker:us-ea…" + "x" * 19 + "-prod"
+    assert len(lines[2].split("  ")[0]) == output.CELL_WIDTH
+    assert "1,234,567.01 USD" in lines[2] and "-0.00 EUR" in lines[3]  # cents, half away from zero
+    assert "15.3 %" in lines[2] and "-22.7 %" in lines[2] and "5.0 %" in lines[3]
+    assert "10.934982" in lines[2]  # not money: exact
+
+
+def test_files_keep_every_digit_and_whole_cells():
+    out = io.StringIO()
+    output.write(money_reader(), "table", None, out)
+    assert "x" * 40 + "-prod" in out.getvalue()  # not a terminal: nothing cut
+    csv_out = io.StringIO()
+    output.write(money_reader(), "csv", None, csv_out)
+    assert csv_out.getvalue().splitlines()[1].split(",")[2:] == ["1234567.005", "0.153294", "-22.7", "10.934982"]
+
+
+def test_money_and_share_text():
+    assert output.money_text(Decimal("0.005"), "USD") == "0.01 USD"
+    assert output.money_text(Decimal("-1000.5"), None) == "-1,000.50"
+    assert (
+        output.share_text(Decimal("0.5")) == "50.0 %" and output.share_text(Decimal("12.34"), percent=True) == "12.3 %"
+    )
+    assert output.shorten("abcdef", 5) == "ab…ef" and output.shorten("abc", 5) == "abc"
+
+
+def test_written_files_get_the_usual_permissions_not_mkstemps(tmp_path):
+    import os
+
+    from finops.output import atomic_path
+
+    target = tmp_path / "report.html"
+    umask = os.umask(0o022)
+    try:
+        with atomic_path(target) as tmp:
+            tmp.write_text("x")
+    finally:
+        os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o644

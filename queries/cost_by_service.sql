@@ -1,0 +1,21 @@
+-- description: Cost per provider, service and currency, with its FOCUS service category and the line items, largest first.
+-- param period: billing month as YYYY-MM; NULL for every month
+-- param basis: cost basis: effective (default; amortized commitments), billed or list
+SELECT
+    coalesce(ProviderName, x_Provider, '(unknown)') AS provider,
+    coalesce(ServiceName, '(unknown)') AS service,
+    coalesce(ServiceCategory, 'Other') AS service_category,
+    BillingCurrency AS currency,
+    sum(
+        CASE coalesce($basis, 'effective')
+            WHEN 'effective' THEN EffectiveCost
+            WHEN 'billed' THEN BilledCost
+            WHEN 'list' THEN ListCost
+            ELSE error('basis must be effective, billed or list, not ' || $basis)
+        END
+    ) AS cost,
+    count(*) AS line_items
+FROM cost_line_items
+WHERE $period IS NULL OR strftime(BillingPeriodStart, '%Y-%m') = $period
+GROUP BY ALL
+ORDER BY currency, cost DESC NULLS LAST, provider, service;

@@ -1,0 +1,23 @@
+-- description: Cost per UTC day (of the charge period's start) and FOCUS service category, per currency, for the days of one billing month.
+-- param period: billing month as YYYY-MM; NULL for every month
+-- param basis: cost basis: effective (default; amortized commitments), billed or list
+--
+-- A charge that covers the whole month (a purchase, a tax, a monthly fee) counts on the day its
+-- charge period starts. Lines without a ServiceCategory count as Other.
+SELECT
+    CAST(timezone('UTC', ChargePeriodStart) AS DATE) AS day,
+    coalesce(ServiceCategory, 'Other') AS service_category,
+    BillingCurrency AS currency,
+    sum(
+        CASE coalesce($basis, 'effective')
+            WHEN 'effective' THEN EffectiveCost
+            WHEN 'billed' THEN BilledCost
+            WHEN 'list' THEN ListCost
+            ELSE error('basis must be effective, billed or list, not ' || $basis)
+        END
+    ) AS cost,
+    count(*) AS line_items
+FROM cost_line_items
+WHERE $period IS NULL OR strftime(BillingPeriodStart, '%Y-%m') = $period
+GROUP BY ALL
+ORDER BY currency, day, service_category;
