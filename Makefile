@@ -10,6 +10,7 @@ VALIDATOR := .venv-validator
 PY312 := $(shell for p in python3.13 python3.12 $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3; do \
 	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 DEMO_DIR := demo
+DEMO_MONTH := 2026-10
 
 .PHONY: install demo test lint validator bench clean
 
@@ -22,9 +23,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The demo month end to end: generate and load it (AWS half as CUR 2.0, GCP half as a BigQuery export),
+# attribute it, check budgets (exit 1 = an alert fired, as it should here), and write the monthly report.
 demo: $(STAMP)
-	$(BIN)/finops --db $(DEMO_DIR)/finops.duckdb demo --out $(DEMO_DIR)/data
-	@echo "next: $(BIN)/finops --db $(DEMO_DIR)/finops.duckdb status   (or: ... sql \"SELECT ...\")"
+	$(BIN)/finops --db $(DEMO_DIR)/finops.duckdb demo --out $(DEMO_DIR)/data --month $(DEMO_MONTH) \
+		--write-config $(DEMO_DIR)/finops.toml
+	$(BIN)/finops --config $(DEMO_DIR)/finops.toml alert --dry-run || [ $$? -eq 1 ]
+	@echo "report:"
+	@$(BIN)/finops --config $(DEMO_DIR)/finops.toml report --period $(DEMO_MONTH) -o $(DEMO_DIR)/finops-$(DEMO_MONTH).html
+	@echo "next: $(BIN)/finops --config $(DEMO_DIR)/finops.toml status   (or: ... sql \"SELECT ...\", query list)"
 
 $(VALIDATOR)/bin/focus-validator:
 	@if [ -z "$(PY312)" ]; then echo "note: no Python >= 3.12 here; the focus-validator test will be skipped"; \

@@ -57,11 +57,18 @@ def test_a_period_never_attributed_is_a_warning_not_a_problem(run, db, sample, t
     assert run("attribute", "--period", "2024-09").exit_code == 0
     result = run("doctor", "--format", "csv")
     assert result.exit_code == 0
-    assert ("attribution", "warn", "2024-10: 1 line items, not attributed yet; run `finops attribute --period 2024-10`") in findings(result)
+    assert (
+        "attribution",
+        "warn",
+        "2024-10: 1 line items, not attributed yet; run `finops attribute --period 2024-10`",
+    ) in findings(result)
 
 
 def test_a_changed_line_item_breaks_batch_and_allocation_balance(run, attributed):
-    tamper(attributed, "UPDATE cost_line_items SET BilledCost = BilledCost + 0.01 WHERE x_LineItemId = (SELECT min(x_LineItemId) FROM cost_line_items)")
+    tamper(
+        attributed,
+        "UPDATE cost_line_items SET BilledCost = BilledCost + 0.01 WHERE x_LineItemId = (SELECT min(x_LineItemId) FROM cost_line_items)",
+    )
     result = run("doctor", "--format", "csv")
     assert result.exit_code == 1
     assert levels(result, "batches") == {"problem"}
@@ -102,7 +109,9 @@ def test_a_load_after_the_last_attribution_asks_for_a_new_one(run, attributed):
 
 
 def test_unmatched_workload_names_and_a_missing_alias_file_are_named(run, attributed, tmp_path):
-    (tmp_path / "w2.csv").write_text("workload_id,kind,start,end,resource_id,gpus\nx,training,2024-09-02T00:00:00Z,2024-09-02T01:00:00Z,gpu-node-77,1\n")
+    (tmp_path / "w2.csv").write_text(
+        "workload_id,kind,start,end,resource_id,gpus\nx,training,2024-09-02T00:00:00Z,2024-09-02T01:00:00Z,gpu-node-77,1\n"
+    )
     assert run("collect", "workloads", str(tmp_path / "w2.csv")).exit_code == 0
     (tmp_path / "finops.toml").write_text('[bridge]\nalias_file = "hosts.csv"\n')
     result = run("doctor", "--format", "csv")

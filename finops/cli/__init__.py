@@ -9,9 +9,14 @@ import click
 
 import finops
 from finops import config
+from finops.cli.alert import alert
+from finops.cli.aws import collect_aws_cur, collect_aws_instances, collect_sagemaker
 from finops.cli.collect import collect
 from finops.cli.common import FORMAT, OUTPUT, App, FinopsGroup, notice, pass_app, writer
 from finops.cli.doctor import doctor
+from finops.cli.gcp import collect_gcp_billing, collect_gcp_machine_types, collect_gcp_prices
+from finops.cli.query import query
+from finops.cli.report import report
 from finops.cli.rollups import deployments, runs
 from finops.errors import FinopsError
 
@@ -46,9 +51,21 @@ def init(path: Path, force: bool) -> None:
     click.echo(f"wrote {written}")
 
 
+for command in (
+    collect_aws_cur,
+    collect_aws_instances,
+    collect_sagemaker,
+    collect_gcp_billing,
+    collect_gcp_prices,
+    collect_gcp_machine_types,
+):
+    collect.add_command(command)
 cli.add_command(collect)
 cli.add_command(runs)
 cli.add_command(deployments)
+cli.add_command(alert)
+cli.add_command(report)
+cli.add_command(query)
 cli.add_command(doctor)
 
 
@@ -213,9 +230,14 @@ DEMO_TOPS = (
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory for the generated files.",
 )
+@click.option(
+    "--write-config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a finops.toml for the demo store here, with budgets the demo month crosses.",
+)
 @FORMAT
 @pass_app
-def demo(app: App, rows: int, seed: int, month: str, out_dir: Path, fmt: str | None) -> None:
+def demo(app: App, rows: int, seed: int, month: str, out_dir: Path, write_config: Path | None, fmt: str | None) -> None:
     """Generate a month of billing, workload records and GPU telemetry for a synthetic ML organisation,
     load and attribute them, and show the status, the top runs and deployments, and idle GPU cost."""
     from finops import bridge, output, queries, rollups
@@ -247,6 +269,15 @@ def demo(app: App, rows: int, seed: int, month: str, out_dir: Path, fmt: str | N
     )
     if unmatched:
         notice(f"{unmatched} host name(s) join to no billed resource, on purpose: see `finops status unmatched`")
+    if write_config is not None:
+        import os
+
+        from finops.demo.budgets import demo_config
+
+        database = Path(os.path.relpath(app.settings.database.resolve(), write_config.resolve().parent))
+        write_config.parent.mkdir(parents=True, exist_ok=True)
+        write_config.write_text(demo_config(database), encoding="utf-8")
+        click.echo(f"wrote {write_config} (budgets and an alert channel for the demo store)", err=True)
 
 
 def main() -> None:

@@ -10,9 +10,11 @@ import duckdb
 
 from finops import allocations, ingest
 from finops import workloads as wl
-from finops.collect import dcgm, focus, manifest
+from finops.collect import aws_cur, dcgm, gcp_billing, manifest
 from finops.config import AttributionSettings
+from finops.demo.cur import export_root, write_cur2
 from finops.demo.files import generate
+from finops.demo.gcp_export import write_gcp_export
 from finops.demo.records import generate_records
 
 
@@ -21,7 +23,7 @@ class DemoLoad:
     """What the demo wrote and loaded."""
 
     files: list[Path]
-    billing: ingest.LoadReport
+    billing: tuple[ingest.LoadReport, ...]  # one per billing collector
     workloads: wl.CollectReport
     telemetry: wl.CollectReport
     attribution: allocations.PeriodResult
@@ -36,11 +38,22 @@ def load_demo(
     notice: Callable[[str], None] = lambda message: None,
     attribution: AttributionSettings | None = None,
 ) -> DemoLoad:
-    """Generate the demo month into `out_dir`, collect its bill, manifest and DCGM telemetry, and attribute it."""
+    """Generate the demo month into `out_dir`, collect its bill, manifest and DCGM telemetry, and attribute it.
+
+    Each provider's rows are delivered as that provider would: the AWS half as a CUR 2.0 export
+    collected by `aws_cur`, the GCP half as a BigQuery billing export (NDJSON) collected by `gcp_billing`.
+    """
     bills = generate(out_dir, rows=rows, seed=seed, month=month)
     records = {p.name.split("-", 1)[0]: p for p in generate_records(out_dir, rows=rows, seed=seed, month=month)}
-    billing = focus.collect(con, [str(p) for p in bills], notice=notice)
+    aws = [p for p in bills if p.name.startswith("aws-")]
+    gcp = [p for p in bills if p not in aws]
+    cur = write_cur2(aws, out_dir / "cur2")
+    export = write_gcp_export(gcp, out_dir)
+    billing = (
+        aws_cur.collect(con, [str(export_root(out_dir / "cur2"))], notice=notice),
+        gcp_billing.collect(con, [str(p) for p in export], notice=notice),
+    )
     workloads = manifest.collect(con, [str(records["workloads"])], notice=notice)
     telemetry = dcgm.collect(con, paths=[str(records["dcgm"])], notice=notice)
     attributed = allocations.attribute_period(con, month, attribution or AttributionSettings(), notice=notice)
-    return DemoLoad(sorted([*bills, *records.values()]), billing, workloads, telemetry, attributed)
+    return DemoLoad(sorted([*bills, *cur, *export, *records.values()]), billing, workloads, telemetry, attributed)
