@@ -40,10 +40,11 @@ $(VALIDATOR)/bin/focus-validator:
 
 validator: $(VALIDATOR)/bin/focus-validator
 
-# Benchmarks (not tests): attribution on a generated month vs a DuckDB scan of the same rows. ROWS=… to size.
+# Benchmarks (not tests): finops against DuckDB alone on the same generated files. ROWS=… to size;
+# BENCH_ARGS=--also-10m adds the 10M-line month.
 ROWS ?= 1000000
 bench: $(STAMP)
-	$(BIN)/python -m bench.attribution --rows $(ROWS)
+	$(BIN)/python -m bench --rows $(ROWS) $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check finops tests

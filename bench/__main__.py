@@ -1,0 +1,166 @@
+"""The scale benchmark: `finops` against what DuckDB alone does with the same files, in one run.
+
+    python -m bench [--rows 1000000] [--also-10m] [--json bench-results.json] [--keep DIR]
+
+For each size it generates a month (bench.generate: CUR 2.0 Parquet and legacy CUR CSV.gz at
+realistic width, a workload manifest), then measures, each command as its own process so peak
+memory is the command's own:
+
+- ingest: `finops collect aws-cur` of the CUR 2.0 export and of the legacy CSV.gz report, against
+  DuckDB loading the same files into a table with no mapping (CREATE TABLE AS SELECT * FROM ...);
+- attribution: `finops attribute` against a DuckDB scan-and-group-by of the same line items;
+- `finops report` and `finops alert --dry-run` wall time on the attributed month;
+- `finops sql` of a typical group-by against the same query in plain DuckDB.
+
+Ratios are what to read: both sides run on the same machine in the same minute, so its noise
+cancels. Prints one table and writes the figures as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.generate import CHUNK_ROWS
+
+MONTH = "2026-10"
+GROUP_BY = (
+    "SELECT ServiceName, SubAccountId, sum(EffectiveCost) AS cost FROM cost_line_items "
+    "GROUP BY ALL ORDER BY cost DESC LIMIT 20"
+)
+BASELINE_ATTRIBUTION = (
+    "CREATE TABLE baseline AS SELECT ResourceId, date_trunc('hour', ChargePeriodStart) AS hour, BillingCurrency, "
+    "sum(BilledCost), sum(EffectiveCost), sum(ListCost), count(*) FROM cost_line_items GROUP BY ALL"
+)
+
+
+def measure(argv: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run one command as its own process: wall seconds, peak resident MiB, exit code."""
+    started = time.perf_counter()
+    child = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    stderr = child.stderr.read().decode(errors="replace") if child.stderr else ""
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        raise SystemExit(f"{' '.join(argv[:6])} ... failed ({code}): {stderr.strip()[-400:]}")
+    return {"seconds": round(seconds, 3), "peak_mib": round(usage.ru_maxrss / 1024), "exit": code}
+
+
+def duckdb_script(db: Path, sql: str) -> list[str]:
+    """Plain DuckDB in its own process (same library, same machine), for the baselines."""
+    code = f"import duckdb; con = duckdb.connect({str(db)!r}); con.execute({sql!r}).fetchall(); con.close()"
+    return [sys.executable, "-c", code]
+
+
+def finops(db: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "finops", "--db", str(db), *args]
+
+
+def run_size(rows: int, work: Path) -> dict[str, Any]:
+    data = work / "data"
+    # Generated in a child process: Linux carries a parent's peak RSS into its children's ru_maxrss,
+    # so this process stays small for the memory figures to be the commands' own.
+    subprocess.run(
+        [sys.executable, "-m", "bench.generate", str(data), "--rows", str(rows), "--month", MONTH],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    parquet = sorted(data.glob("cur2/*/data/*/*.parquet"))
+    csv = sorted(data.glob("legacy/*/*/*/*.csv.gz"))
+    workloads = data / f"workloads-{MONTH}.csv"
+    assert len(parquet) == len(csv) == -(-rows // CHUNK_ROWS), (parquet, csv)
+    result: dict[str, Any] = {"line_items": rows}
+
+    plain = work / "plain.duckdb"
+    paths = ", ".join(repr(str(p)) for p in parquet)
+    result["duckdb_load_parquet"] = measure(
+        duckdb_script(plain, f"CREATE TABLE cur2 AS SELECT * FROM read_parquet([{paths}])")
+    )
+    paths = ", ".join(repr(str(p)) for p in csv)
+    result["duckdb_load_csv"] = measure(
+        duckdb_script(plain, f"CREATE TABLE legacy AS SELECT * FROM read_csv([{paths}], all_varchar = true)")
+    )
+
+    legacy_db, db = work / "legacy.duckdb", work / "finops.duckdb"
+    result["finops_ingest_csv"] = measure(finops(legacy_db, "collect", "aws-cur", str(data / "legacy")))
+    result["finops_ingest_parquet"] = measure(finops(db, "collect", "aws-cur", str(data / "cur2")))
+    assert measure(finops(db, "collect", "workloads", str(workloads)))["exit"] == 0
+
+    scan_db = work / "scan.duckdb"
+    shutil.copy(db, scan_db)
+    result["duckdb_scan_group_by"] = measure(duckdb_script(scan_db, BASELINE_ATTRIBUTION))
+    result["finops_attribute"] = measure(finops(db, "attribute", "--period", MONTH))
+
+    config = work / "finops.toml"
+    config.write_text(
+        f'database = "{db}"\n\n[[budgets]]\nname = "ml"\namount = "1000000"\ncurrency = "USD"\n'
+        'thresholds = [50, 80, 100]\n\n[[notify]]\nname = "terminal"\ntype = "terminal"\n'
+    )
+    result["finops_report"] = measure(finops(db, "report", "--period", MONTH, "-o", str(work / "report.html")))
+    report = work / "report.html"
+    result["report_html_kib"] = round(report.stat().st_size / 1024) if report.exists() else None
+    as_of = f"{MONTH}-28"
+    result["finops_alert"] = measure(
+        [sys.executable, "-m", "finops", "--config", str(config), "alert", "--dry-run", "--as-of", as_of]
+    )
+    result["finops_sql_group_by"] = measure(finops(db, "sql", GROUP_BY, "--format", "csv"))
+    result["duckdb_group_by"] = measure(duckdb_script(scan_db, GROUP_BY))
+
+    def ratio(a: str, b: str) -> float:
+        return round(result[a]["seconds"] / result[b]["seconds"], 2)
+
+    result["ratios"] = {
+        "ingest_parquet_vs_duckdb": ratio("finops_ingest_parquet", "duckdb_load_parquet"),
+        "ingest_csv_vs_duckdb": ratio("finops_ingest_csv", "duckdb_load_csv"),
+        "attribute_vs_duckdb_scan": ratio("finops_attribute", "duckdb_scan_group_by"),
+        "sql_vs_duckdb": ratio("finops_sql_group_by", "duckdb_group_by"),
+    }
+    return result
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    measured = [k for k, v in results[0].items() if isinstance(v, dict) and "seconds" in v]
+    lines = [f"{'measure':32}" + "".join(f"{r['line_items']:>22,}" for r in results)]
+    for key in measured:
+        cells = "".join(f"{r[key]['seconds']:>12.2f} s {r[key]['peak_mib']:>5} MiB" for r in results)
+        lines.append(f"{key:32}{cells}")
+    for key in results[0]["ratios"]:
+        lines.append(f"{'ratio ' + key:32}" + "".join(f"{r['ratios'][key]:>21.2f}x" for r in results))
+    lines.append(f"{'report HTML size':32}" + "".join(f"{r['report_html_kib']:>18} KiB" for r in results))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--also-10m", action="store_true", help="also run at 10,000,000 line items")
+    parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
+    args = parser.parse_args()
+    sizes = [args.rows, *([10_000_000] if args.also_10m else [])]
+    results = []
+    for rows in sizes:
+        with tempfile.TemporaryDirectory(prefix="finops-bench-") as tmp:
+            work = (args.keep / str(rows)) if args.keep else Path(tmp)
+            work.mkdir(parents=True, exist_ok=True)
+            print(f"running {rows:,} line items in {work} ...", file=sys.stderr)
+            results.append(run_size(rows, work))
+    machine = f"{platform.machine()} {os.cpu_count()} cores, python {platform.python_version()}"
+    print(f"machine: {machine}")
+    print(table(results))
+    args.json.write_text(json.dumps({"machine": machine, "results": results}, indent=2) + "\n")
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
