@@ -34,6 +34,8 @@ def explain(exc: duckdb.Error) -> str:
         kind = re.search(r'statement of type "?(\w+)"?', text)
         what = f"{kind.group(1)} statements are" if kind else "writes are"
         return f"finops sql is read-only: {what} refused; change the store with finops commands"
+    if "configuration has been locked" in text:
+        return "finops sql cannot change DuckDB settings; set them in [store] of finops.toml"
     if isinstance(exc, duckdb.PermissionException) or "disabled by configuration" in text:
         return "finops sql reads only the store: file, network and extension access are refused"
     if isinstance(exc, duckdb.ParserException):

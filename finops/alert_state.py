@@ -15,8 +15,8 @@ The caller holds the store's one write connection from evaluation to the last se
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -29,7 +29,7 @@ import duckdb
 from finops import alerts, queries, store
 from finops.alerts import Evaluation
 from finops.config import NotifySettings, Settings
-from finops.errors import ConfigError, FinopsError, StoreError
+from finops.errors import ConfigError, FinopsError
 from finops.notify import DeliveryError, Sender, messages, open_channel
 
 DEFAULT_CHANNELS = (NotifySettings(name="terminal", type="terminal"),)
@@ -77,15 +77,11 @@ def open_senders(settings: Settings, only: str | None, environ: Mapping[str, str
 
 
 def connect(settings: Settings, read_only: bool) -> duckdb.DuckDBPyConnection:
-    """The store, waiting up to [alerts] lock_wait seconds while another process writes to it."""
-    deadline = time.monotonic() + settings.alerts.lock_wait
-    while True:
-        try:
-            return store.connect(settings, read_only=read_only)
-        except StoreError as exc:
-            if "busy" not in str(exc) or time.monotonic() >= deadline:
-                raise
-            time.sleep(0.2)
+    """The store, waiting while another process holds it: [alerts] lock_wait seconds if set, else [store]'s."""
+    if settings.alerts.lock_wait is not None:
+        wait = dataclasses.replace(settings.store, lock_wait=settings.alerts.lock_wait)
+        settings = dataclasses.replace(settings, store=wait)
+    return store.connect(settings, read_only=read_only)
 
 
 def _threshold(value: Decimal) -> str:

@@ -21,11 +21,12 @@ DEFAULT_DATABASE = "finops.duckdb"
 
 @dataclass(frozen=True)
 class StoreSettings:
-    """DuckDB resource settings; unset means DuckDB's own default."""
+    """DuckDB resource settings (unset means DuckDB's own default), and how long to wait for a busy store."""
 
     memory_limit: str | None = None
     threads: int | None = None
     temp_directory: Path | None = None
+    lock_wait: int = 60  # seconds any command waits while another finops process holds the store; 0 fails at once
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,7 @@ class AlertSettings:
     """How `finops alert` treats the bill's lag and other writers."""
 
     lag_days: int = 2  # the last N days before --as-of are incomplete (CUR lag)
-    lock_wait: int = 60  # seconds to wait for another writer to finish
+    lock_wait: int | None = None  # seconds to wait for another writer; unset: [store] lock_wait
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,7 @@ ENVIRONMENT = {
     "FINOPS_MEMORY_LIMIT": "store.memory_limit",
     "FINOPS_THREADS": "store.threads",
     "FINOPS_TEMP_DIRECTORY": "store.temp_directory",
+    "FINOPS_LOCK_WAIT": "store.lock_wait",
     "FINOPS_TIMEZONE": "collect.timezone",
 }
 
@@ -210,6 +212,10 @@ database = "finops.duckdb"
 # memory_limit = "8GB"
 # threads = 2
 # temp_directory = ".finops-tmp"
+# Seconds every command (collect, attribute, alert, report, sql, ...) waits while another finops
+# process holds the store, with a notice on stderr; then it fails with "store ... is busy" (exit 2).
+# 0 fails at once. FINOPS_LOCK_WAIT overrides it.
+# lock_wait = 60
 
 [collect]
 # IANA time zone of sources that write local times without a zone (sacct, nvidia-smi logs).
@@ -313,7 +319,7 @@ database = "finops.duckdb"
 
 [alerts]
 # lag_days = 2                      # the last N days before today are incomplete on the bill
-# lock_wait = 60                    # seconds to wait while another finops process writes
+# lock_wait = 60                    # seconds to wait for a busy store; default: [store] lock_wait
 """
 
 
@@ -371,6 +377,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid TOML: the file is not UTF-8 text; save it as UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
 
@@ -420,8 +428,10 @@ def _coerce(hint: Any, raw: Any, source: str, name: str) -> Any:
     if hint is int:
         if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
             raw = int(raw)
-        if not isinstance(raw, int) or isinstance(raw, bool) or raw <= 0:
-            raise ConfigError(f"{source}: '{name}' must be a positive whole number, got {raw!r}")
+        floor = 0 if name.endswith("lock_wait") else 1  # waiting 0 seconds means: fail at once
+        if not isinstance(raw, int) or isinstance(raw, bool) or raw < floor:
+            what = "a whole number of seconds, 0 or more" if floor == 0 else "a positive whole number"
+            raise ConfigError(f"{source}: '{name}' must be {what}, got {raw!r}")
         return raw
     if hint is Decimal:
         return _decimal(raw, source, name)

@@ -80,7 +80,7 @@ def _write_text(reader: pa.RecordBatchReader, fmt: str, stream: IO[str]) -> int:
         writer.writerow(names)
         count = 0
         for row in _rows(reader):
-            writer.writerow([text(v) for v in row])
+            writer.writerow([csv_cell(v) for v in row])
             count += 1
         return count
     if fmt == "json":
@@ -216,6 +216,18 @@ def text(value: Any) -> str:
     if isinstance(value, bytes):
         return value.hex()
     return str(value)
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """One value for a CSV cell: text a spreadsheet would run as a formula gets a leading `'` (OWASP CSV
+    injection); numbers, negative money included, are written as they are."""
+    cell = text(value)
+    if isinstance(value, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
 
 
 def json_value(value: Any) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -70,7 +72,7 @@ def connect(settings: Settings, read_only: bool = False, sandbox: bool = False) 
         config["threads"] = settings.store.threads
     if settings.store.temp_directory:
         config["temp_directory"] = str(settings.store.temp_directory)
-    con = _open(path, read_only, config)
+    con = _open_waiting(path, read_only, config, settings.store.lock_wait)
     try:
         con.execute("SET TimeZone = 'UTC'")
         if read_only:
@@ -86,6 +88,41 @@ def connect(settings: Settings, read_only: bool = False, sandbox: bool = False) 
     return con
 
 
+def _open_waiting(path: Path, read_only: bool, config: dict[str, Any], wait: float) -> duckdb.DuckDBPyConnection:
+    """Open the store, waiting up to `wait` seconds ([store] lock_wait) while another process holds it.
+
+    DuckDB lets one process write a file, or several read it, never both: every finops command waits
+    here the same bounded way, says so once on stderr, and then fails with the one-line busy error.
+    """
+    deadline = time.monotonic() + wait
+    told = False
+    while True:
+        try:
+            return _open(path, read_only, config)
+        except StoreBusyError as exc:
+            if time.monotonic() >= deadline:
+                raise StoreBusyError(
+                    f"{exc} (waited {wait:g} s: [store] lock_wait / FINOPS_LOCK_WAIT)" if wait else str(exc)
+                ) from None
+            if not told:
+                holder = f" (PID {exc.pid})" if exc.pid else ""
+                sys.stderr.write(
+                    f"notice: store {path} is busy: another finops process{holder} holds it; "
+                    f"waiting up to {wait:g} s ([store] lock_wait)\n"
+                )
+                sys.stderr.flush()
+                told = True
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+
+
+class StoreBusyError(StoreError):
+    """Another process holds the store's lock."""
+
+    def __init__(self, message: str, pid: str | None = None) -> None:
+        super().__init__(message)
+        self.pid = pid
+
+
 def _open(path: Path, read_only: bool, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
     try:
         return duckdb.connect(str(path), read_only=read_only, config=config)
@@ -94,8 +131,9 @@ def _open(path: Path, read_only: bool, config: dict[str, Any]) -> duckdb.DuckDBP
         if "lock" in message.lower():
             pid = re.search(r"PID (\d+)", message)
             holder = f" (PID {pid.group(1)})" if pid else ""
-            raise StoreError(
-                f"store {path} is busy: another finops process{holder} is writing to it; run again when it has finished"
+            raise StoreBusyError(
+                f"store {path} is busy: another finops process{holder} is using it; run again when it has finished",
+                pid.group(1) if pid else None,
             ) from None
         raise StoreError(f"cannot open store {path}: {message.splitlines()[0]}") from None
     except duckdb.Error as exc:
@@ -137,7 +175,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def _needs_migration(settings: Settings) -> bool:
-    con = _open(settings.database, True, {})
+    con = _open_waiting(settings.database, True, {}, settings.store.lock_wait)
     try:
         return schema_version(con) < latest_version()
     finally:

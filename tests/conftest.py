@@ -126,3 +126,13 @@ def one_line_error(result: Result) -> str:
 
 def dec(text: str) -> Decimal:
     return Decimal(text)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The reliability figures (kill trials, corpus outcomes) the run measured, so `make test` shows them."""
+    from tests import reliability
+
+    if reliability.LINES:
+        terminalreporter.section("reliability")
+        for line in reliability.LINES:
+            terminalreporter.write_line(line)

@@ -482,3 +482,15 @@ def test_paging_returns_each_instant_once(start, step, steps, remainder, points)
         seen += [t for t in evaluated if lo <= t < hi]
     assert seen == list(range(begin, end, step_us))
     assert len(seen) == steps
+
+
+def test_an_infinite_or_out_of_range_scrape_timestamp_is_a_one_line_error(run, db, tmp_path):
+    # Found by tests/test_parser_fuzz.py: `-1e400` as a sample's timestamp overflowed into a traceback.
+    from tests.conftest import one_line_error, query
+
+    for stamp in ("-1e400", "1e400", "NaN", "99999999999999999"):
+        path = tmp_path / "dcgm-20251001T120000Z.prom"
+        path.write_text(f'DCGM_FI_DEV_GPU_UTIL{{gpu="0",UUID="GPU-1",Hostname="h"}} 5 {stamp}\n')
+        error = one_line_error(run("collect", "dcgm", str(path)))
+        assert f"line 1: not a metric sample (timestamp {stamp} is outside the years 1970-9999)" in error
+        assert query(db, "SELECT count(*) FROM gpu_samples") == [(0,)]

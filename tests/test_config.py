@@ -49,7 +49,7 @@ def test_finops_config_variable_picks_the_file(tmp_path):
         ),
         (
             '[store]\nmemory = "1GB"\n',
-            "unknown key 'store.memory'; known keys here: memory_limit, temp_directory, threads",
+            "unknown key 'store.memory'; known keys here: lock_wait, memory_limit, temp_directory, threads",
         ),
         ("[store]\nthreads = 'many'\n", "'store.threads' must be a positive whole number, got 'many'"),
         ("database = 3\n", "'database' must be a path string, got 3"),
@@ -227,3 +227,18 @@ def test_the_starter_examples_load_when_uncommented(tmp_path):
     assert settings.budgets[0].scope.workload == "llm-*"
     assert [n.type for n in settings.notify] == ["slack", "webhook", "smtp"]
     assert settings.alerts.lag_days == 2
+
+
+def test_one_lock_wait_for_every_command(tmp_path):
+    assert config.Settings().store.lock_wait == 60 and config.Settings().alerts.lock_wait is None
+    path = tmp_path / "finops.toml"
+    path.write_text("[store]\nlock_wait = 0\n[alerts]\nlock_wait = 5\n")
+    settings = config.load(path, environ={})
+    assert (settings.store.lock_wait, settings.alerts.lock_wait) == (0, 5)
+    assert config.load(path, environ={"FINOPS_LOCK_WAIT": "7"}).store.lock_wait == 7
+    path.write_text("[store]\nlock_wait = -1\n")
+    with pytest.raises(ConfigError, match=r"'store.lock_wait' must be a whole number of seconds, 0 or more"):
+        config.load(path, environ={})
+    path.write_text("")
+    with pytest.raises(ConfigError, match="environment variable FINOPS_LOCK_WAIT"):
+        config.load(path, environ={"FINOPS_LOCK_WAIT": "soon"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import textwrap
@@ -10,7 +11,7 @@ import time
 import duckdb
 import pytest
 
-from finops import config, focus, store
+from finops import alert_state, config, focus, store
 from finops.errors import StoreError
 
 DESIGN_TABLES = {
@@ -112,7 +113,7 @@ def test_an_old_store_is_migrated_before_a_read(settings):
     reader.close()
 
 
-def test_a_busy_store_is_a_clear_error(settings):
+def test_a_busy_store_is_a_clear_error(settings, capsys):
     store.connect(settings).close()
     holder = subprocess.Popen(
         [
@@ -130,8 +131,21 @@ def test_a_busy_store_is_a_clear_error(settings):
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        at_once = dataclasses.replace(settings, store=config.StoreSettings(lock_wait=0))
         with pytest.raises(StoreError, match=r"is busy: another finops process \(PID \d+\)"):
-            store.connect(settings, read_only=True)
+            store.connect(at_once, read_only=True)
+        waited = dataclasses.replace(settings, store=config.StoreSettings(lock_wait=1))
+        started = time.monotonic()
+        with pytest.raises(StoreError, match=r"is busy: .* \(waited 1 s: \[store\] lock_wait / FINOPS_LOCK_WAIT\)"):
+            store.connect(waited, read_only=True)
+        assert 1 <= time.monotonic() - started < 5
+        assert "waiting up to 1 s" in capsys.readouterr().err
+        # finops alert keeps its own [alerts] lock_wait when set
+        alerting = dataclasses.replace(at_once, alerts=config.AlertSettings(lock_wait=1))
+        started = time.monotonic()
+        with pytest.raises(StoreError, match=r"waited 1 s"):
+            alert_state.connect(alerting, read_only=True)
+        assert time.monotonic() - started >= 1
     finally:
         holder.kill()
         holder.wait()

@@ -179,9 +179,11 @@ def _parse(tree: Tree, entry: Entry) -> tuple[Snapshot, int]:
     """The snapshot a manifest describes, and its rank (the period-level legacy manifest names the latest)."""
     where = tree.name(entry.key)
     try:
-        manifest = json.loads(tree.read(entry.key))
+        manifest = json.loads(tree.read(entry.key), object_pairs_hook=_unique)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise InputError(f"{where}: not a CUR manifest (invalid JSON); re-download it") from None
+    except _DuplicateKey as exc:
+        raise InputError(f"{where}: the manifest gives {exc} twice; re-download it") from None
     if not isinstance(manifest, dict):
         raise InputError(f"{where}: not a CUR manifest (expected a JSON object)")
     start = _period_start(manifest.get("billingPeriod"), entry.key, where)
@@ -198,6 +200,19 @@ def _parse(tree: Tree, entry: Entry) -> tuple[Snapshot, int]:
     if not keys:
         raise InputError(f"{where}: the manifest names no data files; the delivery is empty or still running")
     return Snapshot(start, entry.key, ident or entry.key, entry.modified, tuple(keys)), rank
+
+
+class _DuplicateKey(ValueError):
+    """A JSON object names one key twice: which value AWS meant is unknowable."""
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _DuplicateKey(key)
+        found[key] = value
+    return found
 
 
 def _period_start(period: Any, key: str, where: str) -> datetime:

@@ -112,6 +112,21 @@ def combined_checksum(parts: Iterable[str]) -> str:
     return digest.hexdigest()
 
 
+def _bounded(source: SourceFile) -> bytes:
+    limit = max(BOMB_FLOOR, MAX_RATIO * source.size)
+    chunks, total = [], 0
+    with gzip.open(source.path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            total += len(chunk)
+            if total > limit:
+                raise InputError(
+                    f"{source.path}: expands more than {MAX_RATIO} times its compressed size; refusing it as a "
+                    "likely decompression bomb (decompress it yourself if it is genuine)"
+                )
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def csv_header(source: SourceFile) -> tuple[list[str], str]:
     """The header row and the delimiter of a CSV file (BOM stripped), read without a sniffer."""
     opener = gzip.open if source.gzipped else open
@@ -119,7 +134,8 @@ def csv_header(source: SourceFile) -> tuple[list[str], str]:
         with opener(source.path, "rb") as raw:
             first = raw.readline(1 << 22)
     except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(f"{source.path}: cannot read the header: {exc}") from None
+        what = "not a valid gzip stream" if source.gzipped else "cannot read the header"
+        raise InputError(f"{source.path}: {what} ({exc}); re-download the file") from None
     try:
         text = first.decode("utf-8-sig").rstrip("\r\n")
     except UnicodeDecodeError:
@@ -127,16 +143,26 @@ def csv_header(source: SourceFile) -> tuple[list[str], str]:
     if not text.strip():
         raise InputError(f"{source.path}: the first line is empty; a CSV file must start with its header row")
     delimiter = max(",;\t|", key=text.count)
-    header = next(csv.reader(io.StringIO(text), delimiter=delimiter))
+    try:
+        header = next(csv.reader(io.StringIO(text), delimiter=delimiter))
+    except csv.Error as exc:
+        raise InputError(f"{source.path}: the first line is not a CSV header ({exc}); check the file") from None
     return [h.strip() for h in header], delimiter
 
 
+MAX_RATIO = 200  # real logs and exports compress 5-50x; deflate tops out near 1000x
+BOMB_FLOOR = 16 << 20  # below this many decompressed bytes no ratio is refused
+
+
 def text_lines(source: SourceFile, what: str) -> list[str]:
-    """The lines of a (possibly gzipped) UTF-8 text file; `what` names it in errors."""
+    """The lines of a (possibly gzipped) UTF-8 text file; `what` names it in errors.
+
+    A gzip file that expands more than MAX_RATIO times its size is refused as it is read, so a
+    decompression bomb costs a few MB of memory, not its expanded size.
+    """
     try:
         if source.gzipped:
-            with gzip.open(source.path, "rt", encoding="utf-8-sig") as fh:
-                return fh.read().splitlines()
+            return _bounded(source).decode("utf-8-sig").splitlines()
         return source.path.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError:
         raise InputError(f"{source.path}: not UTF-8 text; save the {what} as UTF-8") from None

@@ -280,15 +280,26 @@ def _parse_line(source: SourceFile, number: int, line: str) -> dict[str, object]
     return value
 
 
+MAX_LINE = 16 << 20  # characters; an export record is a few KB (DuckDB's read_json stops at 16 MB too)
+
+
 def _lines(source: SourceFile) -> Iterator[str]:
-    """The file's lines, streamed."""
+    """The file's lines, streamed; a line longer than MAX_LINE (a decompression bomb, a binary file) stops it."""
     try:
         with (
             gzip.open(source.path, "rt", encoding="utf-8")
             if source.gzipped
             else source.path.open(encoding="utf-8") as fh
         ):
-            yield from fh
+            number = 0
+            while line := fh.readline(MAX_LINE + 1):
+                number += 1
+                if len(line) > MAX_LINE:
+                    raise InputError(
+                        f"{source.path} line {number}: longer than {MAX_LINE >> 20} MiB; not an export record "
+                        "(a corrupt or hostile file?)"
+                    )
+                yield line
     except UnicodeDecodeError:
         raise InputError(f"{source.path}: not UTF-8 text; re-export the table as newline-delimited JSON") from None
     except (OSError, EOFError, zlib.error) as exc:

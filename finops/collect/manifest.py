@@ -62,7 +62,7 @@ def _records(file: SourceFile) -> list[tuple[str, Mapping[str, Any]]]:
         raise InputError(f"{path}: not UTF-8 text; save the manifest as UTF-8") from None
     if path.suffix.lower() == ".json":
         try:
-            data = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+            data = json.loads(text, parse_float=Decimal, parse_constant=_no_constant, object_pairs_hook=_unique)
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
         except ValueError as exc:
@@ -158,6 +158,19 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a value a manifest may hold")
 
 
+MAX_GPUS = 1_000_000  # per placement; anything larger is a typo or hostile input
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (which value was meant is unknowable)."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key.lower() in (k.lower() for k in found):
+            raise ValueError(f"key {key!r} appears twice in one object; keep one")
+        found[key] = value
+    return found
+
+
 def _text(value: Any) -> str | None:
     if value is None:
         return None
@@ -173,8 +186,8 @@ def _gpus(value: Any, where: str) -> Decimal | None:
         gpus = Decimal(text)
     except InvalidOperation:
         raise InputError(f"{where}: {text!r} is not a number of GPUs") from None
-    if not gpus.is_finite() or gpus < 0:
-        raise InputError(f"{where}: {text!r} is not a number of GPUs")
+    if not gpus.is_finite() or gpus < 0 or gpus > MAX_GPUS:
+        raise InputError(f"{where}: {text!r} is not a number of GPUs (0 to {MAX_GPUS})")
     return gpus
 
 

@@ -160,9 +160,14 @@ def points(values: list[Any], where: str, lo: int | None = None, hi: int | None 
     """(µs, value) of API points [[unix seconds, "value"], ...], keeping lo <= µs < hi when given; NaN stays."""
     try:
         found = [(round(float(ts) * 1_000_000), float(value)) for ts, value in values]
-    except (TypeError, ValueError):
-        raise InputError(f'{where}: a sample is not [unix seconds, "value"]') from None
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f'{where}: a sample is not [unix seconds, "value"] with a finite time') from None
+    if any(not _MIN_US <= ts < _MAX_US for ts, _ in found):
+        raise InputError(f"{where}: a sample time is outside the years 1970-9999; check the file's timestamps")
     return found if lo is None or hi is None else [p for p in found if lo <= p[0] < hi]
+
+
+_MIN_US, _MAX_US = 0, 253_402_300_800_000_000  # 1970-01-01 .. 10000-01-01 in µs
 
 
 def micros(moment: datetime) -> int:
@@ -209,6 +214,8 @@ def _sample(line: str) -> tuple[str, dict[str, str], float, float | None]:
     if len(fields) == 2:
         text = fields[1]  # milliseconds (Prometheus format) or seconds with a fraction (OpenMetrics)
         stamp = int(text) / 1000 if text.lstrip("-").isdigit() else float(text)
+        if not _MIN_US <= stamp * 1_000_000 < _MAX_US:  # also refuses inf and NaN
+            raise ValueError(f"timestamp {text} is outside the years 1970-9999")
     return name, labels, float(fields[0]), stamp
 
 

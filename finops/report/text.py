@@ -53,11 +53,11 @@ def csv_text(data: ReportData) -> str:
         table = data.tables[section.key]
         for i, row in enumerate(table.rows):
             for column in table.columns:
-                writer.writerow([section.key, section.query, i, column, output.text(row.get(column))])
+                writer.writerow([section.key, section.query, i, column, output.csv_cell(row.get(column))])
     for key, items in (("budgets", data.budgets), ("anomalies", data.anomalies)):
         for i, item in enumerate(items):
             for column, value in item.items():
-                writer.writerow([key, "finops.alerts", i, column, output.text(value)])
+                writer.writerow([key, "finops.alerts", i, column, output.csv_cell(value)])
     return buffer.getvalue()
 
 

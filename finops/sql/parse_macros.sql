@@ -13,12 +13,14 @@ CREATE OR REPLACE TEMP MACRO finops_number_text(v) AS
     END;
 
 -- Exact decimal at the store's scale; exponent notation (1.81E-8) accepted, NaN/Infinity not.
+-- NaN/Inf are refused by their text first: DuckDB folds CAST(double AS VARCHAR) into the TRY_CAST,
+-- and a NaN DOUBLE (a Parquet column) then gives a value that is neither a number nor NULL.
 CREATE OR REPLACE TEMP MACRO finops_decimal(v) AS
-    coalesce(
+    CASE WHEN NOT regexp_matches(v, '(?i)nan|inf') THEN coalesce(
         TRY_CAST(v AS DECIMAL(38, 18)),
         CASE WHEN regexp_full_match(finops_number_text(v), '[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?')
              THEN TRY_CAST(finops_number_text(v) AS DECIMAL(38, 18)) END
-    );
+    ) END;
 
 -- UTC instant from ISO 8601 (with or without T, Z or an offset; naive means UTC) or from
 -- US-style M/D/Y dates as spreadsheets write them.
