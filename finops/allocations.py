@@ -7,24 +7,31 @@ and settings the rows are identical (only computed_at changes).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from finops import attribute, gpus
+from finops.attribute import rules
 from finops.config import AttributionSettings
 from finops.errors import FinopsError
+from finops.ingest import ROW_ID_FACTOR
 from finops.periods import month_bounds
 from finops.store import fetch_one, transaction
 
-_LINES = """
-WITH period AS (
-    SELECT * FROM cost_line_items WHERE BillingPeriodStart >= $start AND BillingPeriodStart < $end
-),
-types AS (
+# Line items per part of a period: what one pass of the Polars rules holds in memory at a time.
+PART_ROWS = 250_000
+
+# Each resource's GPU capacity, once per period: every part of the period reads it.
+_CAPACITY = """
+CREATE OR REPLACE TEMP TABLE _capacity AS
+WITH types AS (
     SELECT ResourceId,
            max(x_GpuCount) AS gpu_count,
            max(lower(coalesce(
@@ -32,54 +39,81 @@ types AS (
                nullif(regexp_extract(x_UsageType, ':([^:]+)$', 1), ''),
                nullif(regexp_extract(ChargeDescription, $instance_pattern, 1), '')
            ))) AS instance_type
-    FROM period WHERE ResourceId IS NOT NULL GROUP BY ResourceId
-),
-capacity AS (
-    SELECT t.ResourceId, CAST(round(coalesce(r.gpu_count, t.gpu_count, c.gpus) * 1000) AS BIGINT) AS capacity_milli
-    FROM types AS t
-    LEFT JOIN (SELECT resource_id, max(gpu_count) AS gpu_count FROM resources GROUP BY 1) AS r
-        ON r.resource_id = t.ResourceId
-    LEFT JOIN _gpu_catalog AS c ON c.instance_type = regexp_replace(t.instance_type, '^ml\\.', '')
+    FROM cost_line_items
+    WHERE BillingPeriodStart >= $start AND BillingPeriodStart < $end AND ResourceId IS NOT NULL
+    GROUP BY ResourceId
 )
+SELECT t.ResourceId, CAST(round(coalesce(r.gpu_count, t.gpu_count, c.gpus) * 1000) AS BIGINT) AS capacity_milli
+FROM types AS t
+LEFT JOIN (SELECT resource_id, max(gpu_count) AS gpu_count FROM resources GROUP BY 1) AS r
+    ON r.resource_id = t.ResourceId
+LEFT JOIN _gpu_catalog AS c ON c.instance_type = regexp_replace(t.instance_type, '^ml\\.', '')
+"""
+
+# The part of a period a line belongs to: all lines of one resource in the same part.
+_PART = "CASE WHEN {rid} IS NULL THEN {lid} % $parts ELSE hash({rid}) % $parts END"
+
+# The period's lines for allocation, each with its part; written once, partitioned by part.
+_LINES = (
+    """
 SELECT
     li.x_LineItemId AS line_id, li.BillingPeriodStart AS period_start, li.BillingCurrency AS currency,
     li.BilledCost AS billed_cost, li.EffectiveCost AS effective_cost, li.ListCost AS list_cost,
     li.ChargePeriodStart AS start, li.ChargePeriodEnd AS "end", li.ChargeCategory AS category,
     li.CommitmentDiscountStatus AS commitment_status, li.CommitmentDiscountId AS commitment_id,
-    li.ServiceName AS service, li.ResourceId AS resource, c.capacity_milli,
-    {run_tag} AS run_tag, {run_tag_key} AS run_tag_key, {run_tag_kind} AS run_tag_kind, {team_tag} AS team_tag
-FROM period AS li LEFT JOIN capacity AS c ON c.ResourceId = li.ResourceId
+    li.ServiceName AS service, li.ResourceId AS resource, c.capacity_milli, li.ChargeFrequency AS frequency,
+    li.SubAccountId AS sub_account_id, li.SubAccountName AS sub_account_name,
+    {run_tag} AS run_tag, {run_tag_key} AS run_tag_key, {run_tag_kind} AS run_tag_kind, {team_tag} AS team_tag,
+    """
+    + _PART.format(rid="li.ResourceId", lid="li.x_LineItemId")
+    + """ AS part
+FROM cost_line_items AS li LEFT JOIN _capacity AS c ON c.ResourceId = li.ResourceId
+WHERE li.BillingPeriodStart >= $start AND li.BillingPeriodStart < $end
 """
+)
 
 # An AWS instance type (g5.4xlarge, ml.p4d.24xlarge) or a GCE machine type (a2-highgpu-8g) in free text.
 INSTANCE_PATTERN = (
     r"((?:ml\.)?[a-z][a-z0-9-]*\.[0-9]*x?large|[a-z][0-9][a-z]?-(?:high|mega|ultra)?(?:gpu|standard)-[0-9]+g?)"
 )
 
-_PLACEMENTS = """
+_PLACEMENTS = (
+    """
+CREATE OR REPLACE TEMP TABLE _placements AS
 SELECT n.resource_id AS resource, p.source AS workload_source, p.workload_id, w.kind, w.team,
-       p.started_at AS start, p.ended_at AS "end", CAST(round(p.gpu_count * 1000) AS BIGINT) AS gpu_milli
+       p.started_at AS start, p.ended_at AS "end", CAST(round(p.gpu_count * 1000) AS BIGINT) AS gpu_milli,
+       """
+    + _PART.format(rid="n.resource_id", lid="0")
+    + """ AS part
 FROM workload_placements AS p
 JOIN workloads AS w ON w.source = p.source AND w.workload_id = p.workload_id
 JOIN _names AS n ON n.name = lower(p.resource_id) AND n.resource_ids = 1
 WHERE p.started_at < $until AND (p.ended_at IS NULL OR p.ended_at > $since)
 """
+)
 
-_UTILIZATION = """
-WITH spans AS (
-    SELECT DISTINCT ResourceId AS resource, ChargePeriodStart AS start, ChargePeriodEnd AS "end"
-    FROM cost_line_items WHERE BillingPeriodStart >= $start AND BillingPeriodStart < $end AND ResourceId IS NOT NULL
-),
-samples AS (
+_UTILIZATION = (
+    """
+CREATE OR REPLACE TEMP TABLE _utilization AS
+WITH samples AS (
     SELECT n.resource_id AS resource, s.ts, s.utilization
     FROM gpu_samples AS s
     JOIN _names AS n ON n.name = lower(coalesce(s.resource_id, s.host)) AND n.resource_ids = 1
     WHERE s.utilization IS NOT NULL AND s.ts >= $since AND s.ts < $until
+),
+spans AS (
+    SELECT DISTINCT ResourceId AS resource, ChargePeriodStart AS start, ChargePeriodEnd AS "end"
+    FROM cost_line_items WHERE BillingPeriodStart >= $start AND BillingPeriodStart < $end
+      AND ResourceId IN (SELECT resource FROM samples)
 )
-SELECT sp.resource, sp.start, sp."end", avg(sa.utilization) / 100 AS util
+SELECT sp.resource, sp.start, sp."end", avg(sa.utilization) / 100 AS util,
+       """
+    + _PART.format(rid="sp.resource", lid="0")
+    + """ AS part
 FROM spans AS sp JOIN samples AS sa ON sa.resource = sp.resource AND sa.ts >= sp.start AND sa.ts < sp."end"
 GROUP BY ALL
 """
+)
 
 
 @dataclass(frozen=True)
@@ -105,8 +139,15 @@ def attribute_period(
     period: str,
     settings: AttributionSettings,
     notice: Callable[[str], None] = lambda message: None,
+    part_rows: int = PART_ROWS,
 ) -> PeriodResult:
-    """Allocate one billing month and replace its allocations atomically."""
+    """Allocate one billing month and replace its allocations atomically.
+
+    The month is allocated in parts of about `part_rows` line items (each part holds every line of
+    its resources, with only their placements and samples), so memory is bounded by the part, not
+    the month. Shared cost needs the whole month's team totals: its lines wait, whole, until every
+    part is done, then are split and written. All of it is one transaction.
+    """
     attribute.ordered_rules(settings)  # a bad [attribution] fails before any work
     start, end = month_bounds(period)
     span = fetch_one(
@@ -118,38 +159,164 @@ def attribute_period(
     if not span or not span[0]:
         raise FinopsError(f"no billing rows for {period}; load them first (`finops status` shows what is loaded)")
     since, until = min(span[1], start), max(span[2], end)
+    parts = max(1, -(-int(span[0]) // max(1, part_rows)))
     # The bridge, resolved once: a name joins only when it names exactly one billed resource.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _names AS SELECT name, min(resource_id) AS resource_id, "
         "count(DISTINCT resource_id) AS resource_ids FROM resource_names GROUP BY name"
     )
-    ambiguous = fetch_one(
-        con,
-        "SELECT count(*) FROM _names WHERE resource_ids > 1 AND name IN (SELECT lower(resource_id) "
-        "FROM workload_placements UNION SELECT lower(coalesce(resource_id, host)) FROM gpu_samples)",
-    )
-    if ambiguous and ambiguous[0]:
-        notice(f"{ambiguous[0]} host name(s) match several billed resources and are not used; see [bridge]")
-    con.register("_gpu_catalog", gpus.catalog_table(con))
     try:
-        lines = con.sql(
-            _lines_sql(settings),
-            params={"start": start, "end": end, "instance_pattern": INSTANCE_PATTERN, **_tag_params(settings)},
-        ).pl()
-        placements = con.sql(_PLACEMENTS, params={"since": since, "until": until}).pl()
+        ambiguous = fetch_one(
+            con,
+            "SELECT count(*) FROM _names WHERE resource_ids > 1 AND name IN (SELECT lower(resource_id) "
+            "FROM workload_placements UNION SELECT lower(coalesce(resource_id, host)) FROM gpu_samples)",
+        )
+        if ambiguous and ambiguous[0]:
+            notice(f"{ambiguous[0]} host name(s) match several billed resources and are not used; see [bridge]")
+        con.register("_gpu_catalog", gpus.catalog_table(con))
+        try:
+            con.execute(_CAPACITY, {"start": start, "end": end, "instance_pattern": INSTANCE_PATTERN})
+        finally:
+            con.unregister("_gpu_catalog")
+        window = {"start": start, "end": end, "since": since, "until": until, "parts": parts}
+        con.execute(_PLACEMENTS, {k: window[k] for k in ("since", "until", "parts")})
+        con.execute(_UTILIZATION, window)
         workloads = con.sql("SELECT source AS workload_source, workload_id, name, kind, team FROM workloads").pl()
-        utilization = con.sql(_UTILIZATION, params={"start": start, "end": end, "since": since, "until": until}).pl()
+        with _spill_folder(con) as spill, tempfile.TemporaryDirectory(prefix="finops-attribute-", dir=spill) as tmp:
+            folder = Path(tmp) / "lines"
+            target = str(folder).replace("'", "''")
+            con.execute(
+                f"COPY ({_lines_sql(settings)}) TO '{target}' (FORMAT parquet, PARTITION_BY (part))",
+                {"start": start, "end": end, "parts": parts, **_tag_params(settings)},
+            )
+            written = _allocate_parts(con, folder, parts, settings, workloads, start, end, notice)
     finally:
-        con.unregister("_gpu_catalog")
-        con.execute("DROP TABLE IF EXISTS temp._names")
-    result = attribute.allocate(lines.lazy(), placements.lazy(), workloads.lazy(), utilization.lazy(), settings)
-    _write(con, result, start, end)
-    buckets = dict(result.group_by("bucket").len().iter_rows())
-    return PeriodResult(period, lines.height, result.height, {str(k): int(v) for k, v in buckets.items()})
+        for table in ("_names", "_capacity", "_placements", "_utilization"):
+            con.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    return PeriodResult(period, int(span[0]), written.allocations, dict(sorted(written.by_bucket.items())))
 
 
-def _write(con: duckdb.DuckDBPyConnection, result: pl.DataFrame, start: datetime, end: datetime) -> None:
-    """Replace the period's allocations with `result`, in one transaction."""
+def _allocate_parts(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    parts: int,
+    settings: AttributionSettings,
+    workloads: pl.DataFrame,
+    start: datetime,
+    end: datetime,
+    notice: Callable[[str], None],
+) -> PeriodResult:
+    """Allocate each part's lines (from `folder`, partitioned by part), then replace the period's allocations.
+
+    Each part's rows wait in Parquet files beside the lines, so neither Polars nor the open
+    transaction holds more than a part; one INSERT per table then streams them in.
+    """
+    pending = attribute.needs_team_totals(settings)
+    written = PeriodResult("", 0, 0, {})
+    waiting: list[pl.DataFrame] = []
+    totals: list[pl.DataFrame] = []
+    done = folder.parent / "allocated"
+    done.mkdir()
+    for part in range(parts):
+        files = sorted((folder / f"part={part}").glob("*.parquet"))
+        if not files:
+            continue
+        lines = pl.read_parquet(files)
+        placements = con.sql("SELECT * EXCLUDE (part) FROM _placements WHERE part = ?", params=[part]).pl()
+        utilization = con.sql("SELECT * EXCLUDE (part) FROM _utilization WHERE part = ?", params=[part]).pl()
+        result = attribute.allocate(
+            lines.lazy(), placements.lazy(), workloads.lazy(), utilization.lazy(), settings, pending
+        ).join(lines.select("line_id", *_LINE_DIMENSIONS), on="line_id")
+        del lines, placements, utilization
+        if pending:
+            waits = pl.col("reason") == rules.PENDING
+            waiting.append(result.filter(waits))
+            totals.append(attribute.team_totals(result, settings))
+            result = result.filter(~waits)
+        written = _add(written, _keep(result, done, str(part)))
+        del result
+        if parts > 1:
+            notice(f"attributed part {part + 1} of {parts}")
+    if pending and waiting:
+        shared = attribute.spread_pending(pl.concat(waiting), pl.concat(totals), settings)
+        written = _add(written, _keep(shared, done, "shared"))
+    with transaction(con):
+        for table in ("allocations", "daily_allocations"):
+            con.execute(
+                f"DELETE FROM {table} WHERE billing_period_start >= ? AND billing_period_start < ?", [start, end]
+            )
+        if written.allocations:
+            kept = str(done).replace("'", "''")
+            con.execute(
+                "INSERT INTO allocations BY NAME SELECT *, current_timestamp AS computed_at "
+                f"FROM read_parquet('{kept}/allocations-*.parquet')"
+            )
+            con.execute(f"INSERT INTO daily_allocations BY NAME SELECT * FROM read_parquet('{kept}/daily-*.parquet')")
+    return written
+
+
+@contextmanager
+def _spill_folder(con: duckdb.DuckDBPyConnection) -> Iterator[str | None]:
+    """DuckDB's temp_directory ([store] temp_directory), where the period's lines wait for their part.
+
+    A folder made for this is removed again when it is left empty.
+    """
+    row = fetch_one(con, "SELECT current_setting('temp_directory')")
+    if not row or not row[0]:
+        yield None
+        return
+    folder = Path(str(row[0]))
+    made = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        yield str(folder)
+    finally:
+        if made:
+            with suppress(OSError):
+                folder.rmdir()
+
+
+def _add(total: PeriodResult, part: PeriodResult) -> PeriodResult:
+    buckets = dict(total.by_bucket)
+    for bucket, count in part.by_bucket.items():
+        buckets[bucket] = buckets.get(bucket, 0) + count
+    return PeriodResult(total.period, total.lines, total.allocations + part.allocations, buckets)
+
+
+# What daily_allocations (migration 0006) keeps of a line beside its allocations.
+_LINE_DIMENSIONS = ["category", "frequency", "service", "sub_account_id", "sub_account_name"]
+
+
+def _daily(result: pl.DataFrame) -> pl.DataFrame:
+    """`result`'s allocations summed per day and the dimensions alerts filter on (rows of daily_allocations)."""
+    return result.group_by(
+        batch_id=pl.col("line_id") // ROW_ID_FACTOR,
+        billing_period_start=pl.col("period_start"),
+        day=pl.col("start").dt.convert_time_zone("UTC").dt.date(),
+        is_over_a_day=(pl.col("end") - pl.col("start")) > timedelta(days=1),
+        ChargeFrequency=pl.col("frequency"),
+        ChargeCategory=pl.col("category"),
+        ServiceName=pl.col("service"),
+        SubAccountId=pl.col("sub_account_id"),
+        SubAccountName=pl.col("sub_account_name"),
+        resource_id=pl.col("resource"),
+        billing_currency=pl.col("currency"),
+        bucket=pl.col("bucket"),
+        workload_source=pl.col("workload_source"),
+        workload_id=pl.col("workload_id"),
+        workload_kind=pl.col("workload_kind"),
+        team=pl.col("team"),
+    ).agg(
+        pl.col("billed_cost").sum(),
+        pl.col("effective_cost").sum(),
+        # Σ of a group whose list costs are all null is null, as SQL's sum.
+        pl.when(pl.col("list_cost").is_not_null().any()).then(pl.col("list_cost").sum()),
+        allocations=pl.len(),
+    )
+
+
+def _keep(result: pl.DataFrame, folder: Path, name: str) -> PeriodResult:
+    """Write `result` as rows of allocations and daily_allocations to Parquet files in `folder`."""
     rows = result.select(
         pl.col("period_start").alias("billing_period_start"),
         pl.col("line_id").alias("line_item_id"),
@@ -165,18 +332,11 @@ def _write(con: duckdb.DuckDBPyConnection, result: pl.DataFrame, start: datetime
         *attribute.BASES,
         "gpu_hours",
         "used_gpu_hours",
-    ).to_arrow()
-    with transaction(con):
-        con.execute(
-            "DELETE FROM allocations WHERE billing_period_start >= ? AND billing_period_start < ?", [start, end]
-        )
-        con.register("_new_allocations", rows)
-        try:
-            con.execute(
-                "INSERT INTO allocations BY NAME SELECT *, current_timestamp AS computed_at FROM _new_allocations"
-            )
-        finally:
-            con.unregister("_new_allocations")
+    )
+    rows.write_parquet(folder / f"allocations-{name}.parquet", compression="lz4")
+    _daily(result).write_parquet(folder / f"daily-{name}.parquet", compression="lz4")
+    buckets = dict(result.group_by("bucket").len().iter_rows())
+    return PeriodResult("", 0, result.height, {str(k): int(v) for k, v in buckets.items()})
 
 
 def _tag_params(settings: AttributionSettings) -> dict[str, str]:

@@ -85,7 +85,12 @@ def detect(
 ) -> list[tuple[date, Decimal, Decimal]]:
     """(day, actual, expected) of every anomalous day among `days`."""
     found = []
+    # A day without spend in a series that never goes negative is at or below its baseline: never an
+    # anomaly (delta <= 0 <= sensitivity x spread). Most days of a workload's series are such days.
+    quiet = settings.sensitivity >= 0 and all(v >= 0 for v in series.values())
     for day in days:
+        if quiet and day not in series:
+            continue
         verdict = check_day(series, day, settings, first_bill_day)
         if verdict is not None:
             found.append((day, *verdict))

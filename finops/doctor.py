@@ -3,9 +3,9 @@
 Each check is one SQL pass over the store and gives findings of three levels: `ok`, `warn` (worth
 knowing, nothing is wrong with the money) and `problem` (the store disagrees with itself, or data a
 cron job depends on is stale). Integrity checks restate the store's own invariants: every current
-batch's bookkeeping equals the line items it holds, no line item lacks a current batch, no scope has
-two current batches, every allocation belongs to a line item, and each line's allocations sum to
-its cost on every basis.
+batch's bookkeeping and daily totals equal the line items it holds, no line item lacks a current
+batch, no scope has two current batches, every allocation belongs to a line item, and each line's
+allocations sum to its cost on every basis.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ def examine(
     return [
         *_schema(con),
         *_batches(con),
+        *_daily(con),
         *_allocations(con),
         *_attribution(con),
         *_freshness(con, now, stale_days),
@@ -104,6 +105,78 @@ def _batches(con: duckdb.DuckDBPyConnection) -> Iterator[Finding]:
         yield Finding("batches", "problem", f"{source} account {account or '-'} {period} has {n} current batches")
     if not bad and not orphans and not doubled:
         yield Finding("batches", "ok", f"{current} current batches agree with their line items")
+
+
+# daily_costs (migration 0006) against the line items it sums, group by group: batches that disagree.
+_DAILY_COLUMNS = (
+    "BillingPeriodStart, ProviderName, x_Provider, BillingAccountId, SubAccountId, SubAccountName, ServiceName, "
+    "ServiceCategory, RegionId, ChargeCategory, ChargeFrequency, BillingCurrency"
+)
+_DAILY = f"""
+WITH lines AS (
+    SELECT x_BatchId AS batch_id, CAST(timezone('UTC', ChargePeriodStart) AS DATE) AS day,
+           ChargePeriodEnd - ChargePeriodStart > INTERVAL 1 DAY AS is_over_a_day, {_DAILY_COLUMNS},
+           sum(BilledCost) AS billed_cost, sum(EffectiveCost) AS effective_cost, sum(ListCost) AS list_cost,
+           count(*) AS line_items
+    FROM cost_line_items GROUP BY ALL
+), kept AS (
+    SELECT batch_id, day, is_over_a_day, {_DAILY_COLUMNS}, billed_cost, effective_cost, list_cost, line_items
+    FROM daily_costs
+), differ AS (
+    (SELECT * FROM lines EXCEPT ALL SELECT * FROM kept) UNION ALL (SELECT * FROM kept EXCEPT ALL SELECT * FROM lines)
+)
+SELECT batch_id, count(*) FROM differ GROUP BY batch_id ORDER BY batch_id
+"""
+
+# daily_allocations against the allocations it sums (a part of a period may add to a group twice).
+_ALLOCATION_COLUMNS = (
+    "billing_period_start, day, is_over_a_day, ChargeFrequency, ChargeCategory, ServiceName, SubAccountId, "
+    "SubAccountName, resource_id, billing_currency, bucket, workload_source, workload_id, workload_kind, team"
+)
+_DAILY_ALLOCATIONS = f"""
+WITH shares AS (
+    SELECT l.x_BatchId AS batch_id, a.billing_period_start, CAST(timezone('UTC', l.ChargePeriodStart) AS DATE) AS day,
+           l.ChargePeriodEnd - l.ChargePeriodStart > INTERVAL 1 DAY AS is_over_a_day, l.ChargeFrequency,
+           l.ChargeCategory, l.ServiceName, l.SubAccountId, l.SubAccountName,
+           coalesce(a.resource_id, l.ResourceId) AS resource_id, a.billing_currency, a.bucket, a.workload_source,
+           a.workload_id, a.workload_kind, a.team, sum(a.billed_cost) AS billed_cost,
+           sum(a.effective_cost) AS effective_cost, sum(a.list_cost) AS list_cost, count(*) AS allocations
+    FROM allocations AS a JOIN cost_line_items AS l ON l.x_LineItemId = a.line_item_id
+    GROUP BY ALL
+), kept AS (
+    SELECT batch_id, {_ALLOCATION_COLUMNS}, sum(billed_cost) AS billed_cost, sum(effective_cost) AS effective_cost,
+           sum(list_cost) AS list_cost, CAST(sum(allocations) AS BIGINT) AS allocations
+    FROM daily_allocations GROUP BY ALL
+), differ AS (
+    (SELECT * FROM shares EXCEPT ALL SELECT * FROM kept) UNION ALL (SELECT * FROM kept EXCEPT ALL SELECT * FROM shares)
+)
+SELECT strftime(billing_period_start, '%Y-%m') AS period, count(*) FROM differ GROUP BY ALL ORDER BY period
+"""
+
+
+def _daily(con: duckdb.DuckDBPyConnection) -> Iterator[Finding]:
+    bad = con.execute(_DAILY).fetchall()
+    for batch, groups in bad[:5]:
+        yield Finding(
+            "daily",
+            "problem",
+            f"batch {batch}: daily_costs disagrees with its line items in {groups} day group(s); "
+            "alerts and the report read those totals: reload that period",
+        )
+    if len(bad) > 5:
+        yield Finding("daily", "problem", f"{len(bad) - 5} more batches' daily totals disagree with their line items")
+    stale = con.execute(_DAILY_ALLOCATIONS).fetchall()
+    for period, groups in stale:
+        yield Finding(
+            "daily",
+            "problem",
+            f"{period}: daily_allocations disagrees with the allocations in {groups} group(s); "
+            f"run `finops attribute --period {period}`",
+        )
+    if not bad and not stale:
+        groups = _count(con, "SELECT count(*) FROM daily_costs")
+        shares = _count(con, "SELECT count(*) FROM daily_allocations")
+        yield Finding("daily", "ok", f"{groups} daily totals agree with the line items, {shares} with the allocations")
 
 
 _UNBALANCED = """

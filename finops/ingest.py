@@ -8,13 +8,13 @@ period) scope in one transaction and records one `ingest_batches` row per change
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 import duckdb
 
@@ -28,6 +28,18 @@ from finops.store import fetch_one, ident, next_load_id, record_load, transactio
 ROW_ID_FACTOR = 10_000_000_000
 MACROS = Path(__file__).parent / "sql" / "parse_macros.sql"
 STORE_COLUMNS = [c.name for c in focus.ALL_COLUMNS]
+# daily_costs (migration 0006) of the staged rows of the scopes in _scope_batch.
+DAILY_COSTS = """
+INSERT INTO daily_costs
+SELECT
+    b.batch_id, s.BillingPeriodStart, CAST(timezone('UTC', s.ChargePeriodStart) AS DATE),
+    s.ChargePeriodEnd - s.ChargePeriodStart > INTERVAL 1 DAY, s.ProviderName, s.x_Provider, s.BillingAccountId,
+    s.SubAccountId, s.SubAccountName, s.ServiceName, s.ServiceCategory, s.RegionId, s.ChargeCategory,
+    s.ChargeFrequency, s.BillingCurrency, sum(s.BilledCost), sum(s.EffectiveCost), sum(s.ListCost), count(*)
+FROM _stage AS s JOIN _scope_batch AS b
+    ON coalesce(s.BillingAccountId, '') = b.account AND s.BillingPeriodStart = b.period_start
+GROUP BY ALL
+"""
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,9 @@ class LoadReport:
 class Load:
     """One collector run: stage files, then commit every scope they hold as a single transaction."""
 
+    # Columns a collector's query gives beside the store's and `_problem`, kept on the stage: name -> type.
+    stage_extras: ClassVar[Mapping[str, str]] = {}
+
     def __init__(
         self,
         con: duckdb.DuckDBPyConnection,
@@ -86,35 +101,44 @@ class Load:
             self.con.execute(
                 "CREATE OR REPLACE TEMP TABLE _stage AS SELECT "
                 + ", ".join(ident(c) for c in STORE_COLUMNS)
-                + ", 0::INTEGER AS _file, 0::BIGINT AS _row FROM cost_line_items LIMIT 0"
+                + ", 0::INTEGER AS _file, 0::BIGINT AS _row, ''::VARCHAR AS _problem"
+                + "".join(f", CAST(NULL AS {kind}) AS {ident(name)}" for name, kind in self.stage_extras.items())
+                + " FROM cost_line_items LIMIT 0"
             )
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        for table in ("_stage", "_file_stage", "_scope_batch"):
+        for table in ("_stage", "_scope_batch"):
             try:
                 self.con.execute(f"DROP TABLE IF EXISTS temp.{table}")
             except duckdb.Error:
                 pass
 
     def stage_file(self, source: SourceFile, query: str, params: dict[str, Any]) -> int:
-        """Parse one file into the stage; the first bad value stops the load with its row number."""
+        """Parse one file into the stage (`_file` its index); the first bad value stops the load with its row number.
+
+        The query's rows go straight into the stage in file order (DuckDB keeps insertion order), so a
+        row's number in the load is its position in the stage: rowid + 1.
+        """
+        columns = ", ".join(ident(c) for c in [*STORE_COLUMNS, "_problem", *self.stage_extras])
+        file = self.files.index(source)
         try:
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE _file_stage AS {query}", params)
+            inserted = fetch_one(
+                self.con,
+                f"INSERT INTO _stage ({columns}, _file) SELECT {columns}, {file} FROM ({query})",
+                params,
+            )
         except duckdb.Error as exc:
             raise InputError(read_error(source.path, exc)) from None
         bad = fetch_one(
             self.con,
-            "SELECT rowid + 1, _problem FROM _file_stage WHERE _problem IS NOT NULL ORDER BY rowid LIMIT 1",
+            "SELECT rowid + 1 - ?, _problem FROM _stage WHERE _row IS NULL AND _problem IS NOT NULL "
+            "ORDER BY rowid LIMIT 1",
+            [self._rows],
         )
         if bad:
             raise InputError(f"{source.path} row {bad[0]}: {bad[1]}")
-        columns = ", ".join(ident(c) for c in STORE_COLUMNS)
-        inserted = fetch_one(
-            self.con,
-            f"INSERT INTO _stage ({columns}, _file, _row) SELECT {columns}, ?, rowid + 1 + ? FROM _file_stage",
-            [self.files.index(source), self._rows],
-        )
+        self.con.execute("UPDATE _stage SET _row = rowid + 1 WHERE _row IS NULL")
         rows = int(inserted[0]) if inserted else 0
         self._rows += rows
         return rows
@@ -246,7 +270,7 @@ class Load:
         return next_load_id(self.con), int(row[0])
 
     def _write(self, load_id: int, new: list[ScopeResult]) -> None:
-        """Inside the transaction: drop replaced rows and their allocations, insert the new batches."""
+        """Inside the transaction: drop replaced rows, their daily totals and allocations; insert the new batches."""
         if not new:
             return
         self.con.execute(
@@ -262,7 +286,9 @@ class Load:
                 f"DELETE FROM allocations WHERE line_item_id // {ROW_ID_FACTOR} IN (SELECT unnest(?))",
                 [replaced],
             )
+            self.con.execute("DELETE FROM daily_allocations WHERE batch_id IN (SELECT unnest(?))", [replaced])
             self.con.execute("DELETE FROM cost_line_items WHERE x_BatchId IN (SELECT unnest(?))", [replaced])
+            self.con.execute("DELETE FROM daily_costs WHERE batch_id IN (SELECT unnest(?))", [replaced])
         columns = ", ".join(ident(c) for c in STORE_COLUMNS)
         self.con.execute(
             f"INSERT INTO cost_line_items ({columns}, x_BatchId, x_LineItemId) "
@@ -270,6 +296,7 @@ class Load:
             f"b.batch_id * {ROW_ID_FACTOR} + s._row FROM _stage s JOIN _scope_batch b "
             "ON coalesce(s.BillingAccountId, '') = b.account AND s.BillingPeriodStart = b.period_start"
         )
+        self.con.execute(DAILY_COSTS)
         self.con.executemany(
             "INSERT INTO ingest_batches (batch_id, load_id, source, source_uri, provider, billing_account_id, "
             "billing_period_start, billing_period_end, billing_currency, files, checksum, manifest_id, "

@@ -3,9 +3,10 @@
 --
 -- Only lines charged for a day or less count: a monthly fee dated the 1st says nothing about how far
 -- the bill has arrived.
+-- Read from daily_costs, the bill's daily totals.
 SELECT
-    min(CAST(ChargePeriodStart AS DATE)) AS first_day,
-    max(CAST(ChargePeriodStart AS DATE)) AS last_day
-FROM cost_line_items
-WHERE ChargePeriodEnd - ChargePeriodStart <= INTERVAL 1 DAY
-  AND ($before IS NULL OR ChargePeriodStart < CAST($before AS DATE));
+    min(day) AS first_day,
+    max(day) AS last_day
+FROM daily_costs
+WHERE NOT is_over_a_day
+  AND ($before IS NULL OR day < CAST($before AS DATE));

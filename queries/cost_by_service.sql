@@ -1,6 +1,8 @@
 -- description: Cost per provider, service and currency, with its FOCUS service category and the line items, largest first.
 -- param period: billing month as YYYY-MM; NULL for every month
 -- param basis: cost basis: effective (default; amortized commitments), billed or list
+--
+-- Read from daily_costs (the bill's daily totals), so it does not rescan the line items.
 SELECT
     coalesce(ProviderName, x_Provider, '(unknown)') AS provider,
     coalesce(ServiceName, '(unknown)') AS service,
@@ -8,14 +10,14 @@ SELECT
     BillingCurrency AS currency,
     sum(
         CASE coalesce($basis, 'effective')
-            WHEN 'effective' THEN EffectiveCost
-            WHEN 'billed' THEN BilledCost
-            WHEN 'list' THEN ListCost
+            WHEN 'effective' THEN effective_cost
+            WHEN 'billed' THEN billed_cost
+            WHEN 'list' THEN list_cost
             ELSE error('basis must be effective, billed or list, not ' || $basis)
         END
     ) AS cost,
-    count(*) AS line_items
-FROM cost_line_items
+    CAST(sum(line_items) AS BIGINT) AS line_items
+FROM daily_costs
 WHERE $period IS NULL OR strftime(BillingPeriodStart, '%Y-%m') = $period
 GROUP BY ALL
 ORDER BY currency, cost DESC NULLS LAST, provider, service;

@@ -9,12 +9,12 @@ WITH lines AS (
         BillingCurrency AS currency,
         strftime(BillingPeriodStart, '%Y-%m') AS billing_period,
         CASE coalesce($basis, 'effective')
-            WHEN 'effective' THEN EffectiveCost
-            WHEN 'billed' THEN BilledCost
-            WHEN 'list' THEN ListCost
+            WHEN 'effective' THEN effective_cost
+            WHEN 'billed' THEN billed_cost
+            WHEN 'list' THEN list_cost
             ELSE error('basis must be effective, billed or list, not ' || $basis)
         END AS cost
-    FROM cost_line_items
+    FROM daily_costs  -- the bill's daily totals: no rescan of the line items
 ),
 
 previous AS (

@@ -3,7 +3,7 @@
 -- param basis: cost basis: effective (default; amortized commitments), billed or list
 --
 -- A service billed in only one of the two months has 0 for the other. change_pct is 100 × change ÷
--- previous_cost, rounded to 2 decimals; NULL when the previous month had none.
+-- previous_cost, rounded to 2 decimals; NULL when the previous month had none. Read from daily_costs.
 WITH months AS (
     SELECT
         CASE WHEN $period IS NULL THEN error('give the month: -p period=YYYY-MM') ELSE $period END AS period,
@@ -17,12 +17,12 @@ lines AS (
         BillingCurrency AS currency,
         strftime(BillingPeriodStart, '%Y-%m') AS billing_period,
         CASE coalesce($basis, 'effective')
-            WHEN 'effective' THEN EffectiveCost
-            WHEN 'billed' THEN BilledCost
-            WHEN 'list' THEN ListCost
+            WHEN 'effective' THEN effective_cost
+            WHEN 'billed' THEN billed_cost
+            WHEN 'list' THEN list_cost
             ELSE error('basis must be effective, billed or list, not ' || $basis)
         END AS cost
-    FROM cost_line_items
+    FROM daily_costs
 ),
 
 changes AS (

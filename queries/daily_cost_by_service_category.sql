@@ -3,21 +3,22 @@
 -- param basis: cost basis: effective (default; amortized commitments), billed or list
 --
 -- A charge that covers the whole month (a purchase, a tax, a monthly fee) counts on the day its
--- charge period starts. Lines without a ServiceCategory count as Other.
+-- charge period starts. Lines without a ServiceCategory count as Other. Read from daily_costs (the
+-- bill's daily totals), so it does not rescan the line items.
 SELECT
-    CAST(timezone('UTC', ChargePeriodStart) AS DATE) AS day,
+    day,
     coalesce(ServiceCategory, 'Other') AS service_category,
     BillingCurrency AS currency,
     sum(
         CASE coalesce($basis, 'effective')
-            WHEN 'effective' THEN EffectiveCost
-            WHEN 'billed' THEN BilledCost
-            WHEN 'list' THEN ListCost
+            WHEN 'effective' THEN effective_cost
+            WHEN 'billed' THEN billed_cost
+            WHEN 'list' THEN list_cost
             ELSE error('basis must be effective, billed or list, not ' || $basis)
         END
     ) AS cost,
-    count(*) AS line_items
-FROM cost_line_items
+    CAST(sum(line_items) AS BIGINT) AS line_items
+FROM daily_costs
 WHERE $period IS NULL OR strftime(BillingPeriodStart, '%Y-%m') = $period
 GROUP BY ALL
 ORDER BY currency, day, service_category;

@@ -6,43 +6,55 @@
 --
 -- A line's day is the UTC date its charge period starts; fixed charges (one-time; tax, credit, adjustment;
 -- covering more than a day) are left out: a monthly fee is not an anomaly. Spend no team owns is team '(no team)'; idle,
--- shared and unattributed shares are workloads '(idle)', '(shared)', '(unattributed)'.
-WITH lines AS (
+-- shared and unattributed shares are workloads '(idle)', '(shared)', '(unattributed)'. Services come from
+-- the bill's daily totals (daily_costs); teams and workloads from the allocations' (daily_allocations).
+WITH service_days AS (
     SELECT
-        x_LineItemId AS line_item_id,
-        CAST(ChargePeriodStart AS DATE) AS day,
-        ServiceName AS service,
+        day,
         BillingCurrency AS currency,
+        coalesce(ServiceName, '(no service)') AS scope_value,
         CASE coalesce($basis, 'effective')
-            WHEN 'effective' THEN EffectiveCost
-            WHEN 'billed' THEN BilledCost
-            WHEN 'list' THEN ListCost
+            WHEN 'effective' THEN effective_cost
+            WHEN 'billed' THEN billed_cost
+            WHEN 'list' THEN list_cost
             ELSE error('basis must be effective, billed or list, not ' || $basis)
         END AS cost
-    FROM cost_line_items
-    WHERE ChargePeriodStart >= CAST($from AS DATE)
-      AND ChargePeriodStart < CAST($end AS DATE)
+    FROM daily_costs
+    WHERE $scope = 'service'
+      AND day >= CAST($from AS DATE)
+      AND day < CAST($end AS DATE)
       AND coalesce(ChargeFrequency, '') <> 'One-Time'
       AND ChargeCategory NOT IN ('Tax', 'Credit', 'Adjustment')
-      AND ChargePeriodEnd - ChargePeriodStart <= INTERVAL 1 DAY
+      AND NOT is_over_a_day
+),
+
+allocated_days AS (
+    SELECT
+        day,
+        billing_currency AS currency,
+        CASE $scope
+            WHEN 'team' THEN coalesce(team, '(no team)')
+            ELSE coalesce(workload_id, '(' || bucket || ')')
+        END AS scope_value,
+        CASE coalesce($basis, 'effective')
+            WHEN 'effective' THEN effective_cost
+            WHEN 'billed' THEN billed_cost
+            WHEN 'list' THEN list_cost
+            ELSE error('basis must be effective, billed or list, not ' || $basis)
+        END AS cost
+    FROM daily_allocations
+    WHERE $scope IN ('team', 'workload')
+      AND day >= CAST($from AS DATE)
+      AND day < CAST($end AS DATE)
+      AND coalesce(ChargeFrequency, '') <> 'One-Time'
+      AND ChargeCategory NOT IN ('Tax', 'Credit', 'Adjustment')
+      AND NOT is_over_a_day
 ),
 
 scoped AS (
-    SELECT day, currency, coalesce(service, '(no service)') AS scope_value, cost
-    FROM lines
-    WHERE $scope = 'service'
+    SELECT day, currency, scope_value, cost FROM service_days
     UNION ALL
-    SELECT
-        l.day,
-        a.billing_currency,
-        CASE $scope
-            WHEN 'team' THEN coalesce(a.team, '(no team)')
-            ELSE coalesce(a.workload_id, '(' || a.bucket || ')')
-        END,
-        a.cost
-    FROM priced_allocations($basis, NULL) AS a
-    JOIN lines AS l ON l.line_item_id = a.line_item_id
-    WHERE $scope IN ('team', 'workload')
+    SELECT day, currency, scope_value, cost FROM allocated_days
 )
 
 SELECT day, currency, scope_value, sum(cost) AS cost

@@ -17,8 +17,31 @@
 -- drivers' cost over [start, end). A line's day is the UTC date its charge period starts. A fixed
 -- charge is one-time, a tax, credit or adjustment, or covers more than a day (monthly support):
 -- the forecast counts it as it is instead of extrapolating it. Idle, shared and unattributed shares
--- are workloads named '(idle)', '(shared)', '(unattributed)'.
-WITH lines AS (
+-- are workloads named '(idle)', '(shared)', '(unattributed)'. Without tag filters the daily totals answer
+-- (daily_costs for the bill, daily_allocations when attributed), so the line items are not rescanned.
+WITH bill_days AS (
+    -- The bill's daily totals in the window that pass the bill filters, priced on the chosen basis.
+    SELECT
+        day,
+        ServiceName AS service,
+        ChargeFrequency = 'One-Time' OR ChargeCategory IN ('Tax', 'Credit', 'Adjustment') OR is_over_a_day AS is_fixed,
+        BillingCurrency AS currency,
+        CASE coalesce($basis, 'effective')
+            WHEN 'effective' THEN effective_cost
+            WHEN 'billed' THEN billed_cost
+            WHEN 'list' THEN list_cost
+            ELSE error('basis must be effective, billed or list, not ' || $basis)
+        END AS cost
+    FROM daily_costs
+    WHERE $tag_keys IS NULL AND NOT coalesce($attributed, false)
+      AND day >= CAST($from AS DATE)
+      AND day < CAST($end AS DATE)
+      AND ($services IS NULL OR list_contains($services, ServiceName))
+      AND ($sub_accounts IS NULL OR list_contains($sub_accounts, SubAccountId)
+           OR list_contains($sub_accounts, SubAccountName))
+),
+
+lines AS (
     -- The bill's lines in the window that pass the bill filters, priced on the chosen basis.
     SELECT
         x_LineItemId AS line_item_id,
@@ -34,7 +57,8 @@ WITH lines AS (
             ELSE error('basis must be effective, billed or list, not ' || $basis)
         END AS cost
     FROM cost_line_items
-    WHERE ChargePeriodStart >= CAST($from AS DATE)
+    WHERE $tag_keys IS NOT NULL
+      AND ChargePeriodStart >= CAST($from AS DATE)
       AND ChargePeriodStart < CAST($end AS DATE)
       AND ($services IS NULL OR list_contains($services, ServiceName))
       AND ($sub_accounts IS NULL OR list_contains($sub_accounts, SubAccountId)
@@ -43,8 +67,36 @@ WITH lines AS (
                                    lambda p: Tags[p[1]] IS DISTINCT FROM p[2])), 0) = 0
 ),
 
+allocated_days AS (
+    -- Without tag filters, attributed spend from the allocations' daily totals (daily_allocations).
+    SELECT
+        a.day,
+        a.ServiceName AS service,
+        coalesce(a.workload_id, '(' || a.bucket || ')') AS workload,
+        a.ChargeFrequency = 'One-Time' OR a.ChargeCategory IN ('Tax', 'Credit', 'Adjustment') OR a.is_over_a_day
+            AS is_fixed,
+        a.billing_currency AS currency,
+        CASE coalesce($basis, 'effective')
+            WHEN 'effective' THEN a.effective_cost
+            WHEN 'billed' THEN a.billed_cost
+            WHEN 'list' THEN a.list_cost
+            ELSE error('basis must be effective, billed or list, not ' || $basis)
+        END AS cost
+    FROM daily_allocations AS a
+    LEFT JOIN workloads AS w ON w.source = a.workload_source AND w.workload_id = a.workload_id
+    WHERE $tag_keys IS NULL AND coalesce($attributed, false)
+      AND a.day >= CAST($from AS DATE)
+      AND a.day < CAST($end AS DATE)
+      AND ($services IS NULL OR list_contains($services, a.ServiceName))
+      AND ($sub_accounts IS NULL OR list_contains($sub_accounts, a.SubAccountId)
+           OR list_contains($sub_accounts, a.SubAccountName))
+      AND ($team IS NULL OR a.team = $team)
+      AND ($workload_kind IS NULL OR a.workload_kind = $workload_kind)
+      AND ($workload IS NULL OR a.workload_id GLOB $workload OR w.name GLOB $workload)
+),
+
 shares AS (
-    -- Their attributed shares that pass the workload filters.
+    -- With tag filters, the attributed shares of the lines that pass them and the workload filters.
     SELECT
         l.day,
         l.service,
@@ -55,7 +107,7 @@ shares AS (
     FROM priced_allocations($basis, NULL) AS a
     JOIN lines AS l ON l.line_item_id = a.line_item_id
     LEFT JOIN workloads AS w ON w.source = a.workload_source AND w.workload_id = a.workload_id
-    WHERE coalesce($attributed, false)
+    WHERE $tag_keys IS NOT NULL AND coalesce($attributed, false)
       AND ($team IS NULL OR a.team = $team)
       AND ($workload_kind IS NULL OR a.workload_kind = $workload_kind)
       AND ($workload IS NULL OR a.workload_id GLOB $workload OR w.name GLOB $workload)
@@ -63,8 +115,14 @@ shares AS (
 
 spend AS (
     SELECT day, service, NULL AS workload, is_fixed, currency, cost
+    FROM bill_days
+    UNION ALL
+    SELECT day, service, NULL, is_fixed, currency, cost
     FROM lines
     WHERE NOT coalesce($attributed, false)
+    UNION ALL
+    SELECT day, service, workload, is_fixed, currency, cost
+    FROM allocated_days
     UNION ALL
     SELECT day, service, workload, is_fixed, currency, cost
     FROM shares

@@ -4,7 +4,8 @@
 -- param scope: service, team or workload (as in daily_spend_by_anomaly_scope)
 -- param scope_values: the service names, teams or workload ids (list)
 --
--- Contributors by workload come from `finops attribute`'s allocations; a service scope's resources
+-- Contributors by workload come from `finops attribute`'s allocations (their daily totals,
+-- daily_allocations); a service scope's resources
 -- come from the bill, so they are there even before attribution. Fixed charges are left out, as in
 -- daily_spend_by_anomaly_scope.
 WITH lines AS (
@@ -21,27 +22,37 @@ WITH lines AS (
             ELSE error('basis must be effective, billed or list, not ' || $basis)
         END AS cost
     FROM cost_line_items
-    WHERE list_contains($days, CAST(ChargePeriodStart AS DATE))
+    WHERE $scope = 'service'
+      AND list_contains($days, CAST(ChargePeriodStart AS DATE))
       AND coalesce(ChargeFrequency, '') <> 'One-Time'
       AND ChargeCategory NOT IN ('Tax', 'Credit', 'Adjustment')
       AND ChargePeriodEnd - ChargePeriodStart <= INTERVAL 1 DAY
 ),
 
 shares AS (
+    -- The allocations' daily totals (daily_allocations), fixed charges left out.
     SELECT
-        l.day,
-        a.billing_currency AS currency,
-        l.service,
-        coalesce(a.resource_id, l.resource) AS resource,
+        day,
+        billing_currency AS currency,
+        coalesce(ServiceName, '(no service)') AS service,
+        coalesce(resource_id, '(no resource)') AS resource,
         CASE $scope
-            WHEN 'service' THEN l.service
-            WHEN 'team' THEN coalesce(a.team, '(no team)')
-            ELSE coalesce(a.workload_id, '(' || a.bucket || ')')
+            WHEN 'service' THEN coalesce(ServiceName, '(no service)')
+            WHEN 'team' THEN coalesce(team, '(no team)')
+            ELSE coalesce(workload_id, '(' || bucket || ')')
         END AS scope_value,
-        coalesce(a.workload_id, '(' || a.bucket || ')') AS workload,
-        a.cost
-    FROM priced_allocations($basis, NULL) AS a
-    JOIN lines AS l ON l.line_item_id = a.line_item_id
+        coalesce(workload_id, '(' || bucket || ')') AS workload,
+        CASE coalesce($basis, 'effective')
+            WHEN 'effective' THEN effective_cost
+            WHEN 'billed' THEN billed_cost
+            WHEN 'list' THEN list_cost
+            ELSE error('basis must be effective, billed or list, not ' || $basis)
+        END AS cost
+    FROM daily_allocations
+    WHERE list_contains($days, day)
+      AND coalesce(ChargeFrequency, '') <> 'One-Time'
+      AND ChargeCategory NOT IN ('Tax', 'Credit', 'Adjustment')
+      AND NOT is_over_a_day
 ),
 
 scoped_shares AS (

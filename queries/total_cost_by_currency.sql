@@ -2,19 +2,21 @@
 -- param period: billing month as YYYY-MM; NULL for every month (then nothing to compare with)
 -- param basis: cost basis: effective (default; amortized commitments), billed or list
 --
--- Straight from cost_line_items, so the totals equal `finops sql` sums over the bill. change_pct is
+-- From daily_costs, the bill's daily totals kept with every load: the totals equal `finops sql` sums
+-- over cost_line_items without rescanning them. change_pct is
 -- 100 × (cost − previous_cost) ÷ previous_cost, rounded to 2 decimals; NULL without a previous month.
 WITH lines AS (
     SELECT
         BillingCurrency AS currency,
         strftime(BillingPeriodStart, '%Y-%m') AS billing_period,
         CASE coalesce($basis, 'effective')
-            WHEN 'effective' THEN EffectiveCost
-            WHEN 'billed' THEN BilledCost
-            WHEN 'list' THEN ListCost
+            WHEN 'effective' THEN effective_cost
+            WHEN 'billed' THEN billed_cost
+            WHEN 'list' THEN list_cost
             ELSE error('basis must be effective, billed or list, not ' || $basis)
-        END AS cost
-    FROM cost_line_items
+        END AS cost,
+        line_items
+    FROM daily_costs
 ),
 
 months AS (
@@ -27,7 +29,8 @@ totals AS (
     SELECT
         l.currency,
         sum(l.cost) FILTER (WHERE m.period IS NULL OR l.billing_period = m.period) AS cost,
-        count(*) FILTER (WHERE m.period IS NULL OR l.billing_period = m.period) AS line_items,
+        CAST(coalesce(sum(l.line_items) FILTER (WHERE m.period IS NULL OR l.billing_period = m.period), 0) AS BIGINT)
+            AS line_items,
         sum(l.cost) FILTER (WHERE l.billing_period = m.previous) AS previous_cost
     FROM lines AS l, months AS m
     GROUP BY l.currency

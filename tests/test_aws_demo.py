@@ -92,3 +92,24 @@ def test_same_attribution(stores: dict[str, duckdb.DuckDBPyConnection]) -> None:
         "sum(list_cost), sum(gpu_hours) FROM allocations GROUP BY ALL ORDER BY ALL",
     )
     assert len(cur_rows) > 20 and cur_rows == focus_rows
+
+
+ROWS = (
+    "SELECT line_item_id, bucket, workload_source, workload_id, workload_kind, team, rule, reason, resource_id, "
+    "billing_currency, billed_cost, effective_cost, list_cost, gpu_hours, used_gpu_hours FROM allocations "
+    "ORDER BY ALL"
+)
+
+
+@pytest.mark.parametrize("mode", ["proportional", "even", "keep"])
+def test_a_month_in_parts_gives_the_same_allocations(stores: dict[str, duckdb.DuckDBPyConnection], mode: str) -> None:
+    con = stores["cur"]
+    settings = AttributionSettings(shared_mode=mode)
+    whole = allocations.attribute_period(con, MONTH, settings)
+    expected = con.execute(ROWS).fetchall()
+    parted = allocations.attribute_period(con, MONTH, settings, part_rows=400)
+    assert con.execute(ROWS).fetchall() == expected
+    assert parted == whole and whole.lines > 2000
+    shared = [r for r in expected if r[6] == "shared"]
+    assert shared and (mode == "keep" or len({r[5] for r in shared}) > 1)
+    allocations.attribute_period(con, MONTH, AttributionSettings())

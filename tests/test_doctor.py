@@ -74,7 +74,29 @@ def test_a_changed_line_item_breaks_batch_and_allocation_balance(run, attributed
     assert levels(result, "batches") == {"problem"}
     assert levels(result, "allocations") == {"problem"}
     assert "1 line items' allocations do not sum to their cost" in result.stdout
-    assert "2 problem(s) found" in result.stderr
+    assert levels(result, "daily") == {"problem"}
+    assert "daily_costs disagrees with its line items in 2 day group(s)" in result.stdout
+    assert "3 problem(s) found" in result.stderr
+
+
+def test_daily_totals_that_miss_a_group_are_a_problem(run, attributed):
+    assert levels(run("doctor", "--format", "csv"), "daily") == {"ok"}
+    tamper(attributed, "DELETE FROM daily_costs WHERE day = (SELECT max(day) FROM daily_costs)")
+    result = run("doctor", "--format", "csv")
+    assert result.exit_code == 1
+    problems = [d for c, level, d in findings(result) if c == "daily" and level == "problem"]
+    assert problems and all("alerts and the report read those totals: reload that period" in d for d in problems)
+
+
+def test_daily_allocations_that_disagree_ask_for_a_new_attribution(run, attributed):
+    tamper(attributed, "UPDATE daily_allocations SET team = 'nobody' WHERE bucket = 'idle'")
+    result = run("doctor", "--format", "csv")
+    assert result.exit_code == 1
+    problems = [d for c, level, d in findings(result) if c == "daily" and level == "problem"]
+    assert len(problems) == 1 and problems[0].startswith(
+        "2024-09: daily_allocations disagrees with the allocations in "
+    )
+    assert problems[0].endswith("run `finops attribute --period 2024-09`")
 
 
 def test_orphan_allocations_and_lines_without_batch_are_problems(run, attributed):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from finops.attribute import rules
-from finops.attribute.split import MONEY, from_units, split
+from finops.attribute.split import MONEY, from_units, split, to_units
 from finops.config import AttributionSettings
 from finops.errors import ConfigError, FinopsError
 
@@ -40,8 +40,14 @@ def allocate(
     workloads: pl.LazyFrame,
     utilization: pl.LazyFrame,
     settings: AttributionSettings,
+    pending_shared: bool = False,
 ) -> pl.DataFrame:
-    """Allocation rows for every line item of `lines`, rule by rule; checks conservation before returning."""
+    """Allocation rows for every line item of `lines`, rule by rule; checks conservation before returning.
+
+    With `pending_shared` the shared rule claims its lines whole (reason `rules.PENDING`), for
+    `spread_pending` to split once `team_totals` of every part of the period are summed: so a
+    period can be allocated in parts (each holding all lines of its resources) with the same result.
+    """
     lines = lines.with_columns(period_s=(pl.col("end") - pl.col("start")).dt.total_seconds())
     remaining = lines
     done: list[pl.DataFrame] = []
@@ -49,7 +55,7 @@ def allocate(
         schema={"bucket": pl.String, "team": pl.String, "currency": pl.String, "effective_cost": MONEY}
     )
     for _, rule in ordered_rules(settings):
-        context = rules.Context(placements, workloads, allocated.lazy(), settings)
+        context = rules.Context(placements, workloads, allocated.lazy(), settings, pending_shared)
         found = rule(remaining, context).collect()
         shares = _money(found, lines)
         done.append(shares)
@@ -60,10 +66,41 @@ def allocate(
     return result.sort(["line_id", "bucket", "workload_source", "workload_id", "team"], nulls_last=True)
 
 
-def _money(found: pl.DataFrame, lines: pl.LazyFrame) -> pl.DataFrame:
-    """The targets with each basis's share of their line's cost."""
-    with_costs = found.lazy().join(lines.select([*LINE_COLUMNS, "period_s"]), on="line_id")
-    key = pl.concat_str(
+def needs_team_totals(settings: AttributionSettings) -> bool:
+    """Whether the shared rule spreads over team totals (so a period in parts needs `pending_shared`)."""
+    return settings.shared_mode != "keep" and any(name == "shared" for name, _ in ordered_rules(settings))
+
+
+def team_totals(result: pl.DataFrame, settings: AttributionSettings) -> pl.DataFrame:
+    """The (currency, team, _total) workload spend of `result` that the shared rule spreads over.
+
+    Only the rules before `shared` count, as in `allocate`; totals of several parts add up.
+    """
+    names = [name for name, _ in ordered_rules(settings)]
+    before = names[: names.index("shared")] if "shared" in names else names
+    return rules.team_totals(result.lazy().filter(pl.col("rule").is_in(before))).collect()
+
+
+def spread_pending(pending: pl.DataFrame, totals: pl.DataFrame, settings: AttributionSettings) -> pl.DataFrame:
+    """Split the shared rows `allocate(..., pending_shared=True)` claimed whole over the period's team totals.
+
+    Costs split as the shared rule would have split them; paid GPU-hours by the same weights, rounded
+    down to the micro-GPU-hour; used GPU-hours stay whole on each share (as `allocate` gives them).
+    """
+    totals = totals.group_by("currency", "team").agg(pl.col("_total").sum())
+    found = rules.spread(pending.lazy().select("line_id", "currency"), totals.lazy(), settings).collect()
+    kept = pending.drop([c for c in rules.TARGET_COLUMNS if c != "line_id"])
+    rows = split(found.join(kept, on="line_id").with_columns(rank_key=_rank_key()), BASES).drop("rank_key")
+    micro = to_units("gpu_hours") // 10**12
+    paid = micro * pl.col("num").cast(pl.Int128) // pl.col("den").cast(pl.Int128)
+    rows = rows.with_columns(_paid=paid).with_columns(gpu_hours=from_units("_paid", 6))
+    result = rows.select(pending.columns)
+    _check(result, pending.lazy())
+    return result
+
+
+def _rank_key() -> pl.Expr:
+    return pl.concat_str(
         [
             pl.col("bucket"),
             pl.col("workload_source").fill_null(""),
@@ -72,7 +109,12 @@ def _money(found: pl.DataFrame, lines: pl.LazyFrame) -> pl.DataFrame:
         ],
         separator="/",
     )
-    return split(with_costs.with_columns(rank_key=key).collect(), BASES).drop("rank_key")
+
+
+def _money(found: pl.DataFrame, lines: pl.LazyFrame) -> pl.DataFrame:
+    """The targets with each basis's share of their line's cost."""
+    with_costs = found.lazy().join(lines.select([*LINE_COLUMNS, "period_s"]), on="line_id")
+    return split(with_costs.with_columns(rank_key=_rank_key()).collect(), BASES).drop("rank_key")
 
 
 def _gpu_hours(result: pl.DataFrame, lines: pl.LazyFrame, utilization: pl.LazyFrame) -> pl.DataFrame:

@@ -43,6 +43,11 @@ class Context:
     workloads: pl.LazyFrame
     allocated: pl.LazyFrame  # money shares of the earlier rules (for shared cost)
     settings: AttributionSettings
+    pending_shared: bool = False  # claim shared lines whole (1/1); `spread` splits them once team totals are known
+
+
+# The reason on a shared line claimed whole while the period's team totals are still being summed.
+PENDING = "pending team totals"
 
 
 Rule = Callable[[pl.LazyFrame, Context], pl.LazyFrame]
@@ -170,7 +175,7 @@ def shared(lines: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
             | ((pl.col("category") == "Purchase") & pl.col("commitment_id").is_not_null())
         )
     chosen = lines.filter(is_shared.fill_null(False))
-    if s.shared_mode == "keep":
+    if s.shared_mode == "keep" or ctx.pending_shared:
         return targets(
             chosen.with_columns(team=pl.lit(None)),
             bucket="shared",
@@ -178,26 +183,35 @@ def shared(lines: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
             workload_id=None,
             workload_kind=None,
             rule="shared",
-            reason="kept shared",
+            reason="kept shared" if s.shared_mode == "keep" else PENDING,
             num=1,
             den=1,
         )
-    teams = (
-        ctx.allocated.filter((pl.col("bucket") == "workload") & pl.col("team").is_not_null())
+    return spread(chosen, team_totals(ctx.allocated), s)
+
+
+def team_totals(allocated: pl.LazyFrame) -> pl.LazyFrame:
+    """Workload spend per (currency, team): what shared cost is spread over."""
+    return (
+        allocated.filter((pl.col("bucket") == "workload") & pl.col("team").is_not_null())
         .group_by("currency", "team")
         .agg(_total=pl.col("effective_cost").sum())
-        .filter(pl.col("_total") > 0)
     )
+
+
+def spread(chosen: pl.LazyFrame, totals: pl.LazyFrame, s: AttributionSettings) -> pl.LazyFrame:
+    """Shared lines (line_id, currency) over the teams of `totals` (currency, team, _total) with spend."""
+    teams = totals.filter(pl.col("_total") > 0)
     teams = teams.with_columns(num=_weights("_total") if s.shared_mode == "proportional" else pl.lit(1, pl.Int64))
     teams = teams.filter(pl.col("num") > 0)
-    spread = chosen.join(teams.select("currency", "team", "num"), on="currency").with_columns(
+    over_teams = chosen.join(teams.select("currency", "team", "num"), on="currency").with_columns(
         den=pl.col("num").sum().over("line_id")
     )
-    alone = chosen.join(spread.select("line_id").unique(), on="line_id", how="anti")
+    alone = chosen.join(over_teams.select("line_id").unique(), on="line_id", how="anti")
     return pl.concat(
         [
             targets(
-                spread,
+                over_teams,
                 bucket="shared",
                 workload_source=None,
                 workload_id=None,

@@ -12,9 +12,10 @@ delivery wins, and the collector says so. The AWS FOCUS export goes through `col
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import duckdb
 
@@ -104,7 +105,11 @@ def _load(
                 except InputError as exc:
                     raise InputError(_file_names(str(exc), layout.names)) from None
                 # Unused commitment rows go after the file's rows, so row numbers in errors stay the file's.
-                con.execute("CREATE OR REPLACE TEMP TABLE _cur_unused AS SELECT * FROM _file_stage WHERE _unused <> 0")
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE _cur_unused AS SELECT * EXCLUDE (_file, _row) FROM _stage "
+                    "WHERE _file = ? AND _unused <> 0",
+                    [files.index(source)],
+                )
                 load.stage_file(source, unused, {})
         finally:
             con.execute("DROP TABLE IF EXISTS temp._cur_unused")
@@ -131,6 +136,9 @@ def _file_names(message: str, names: dict[str, str]) -> str:
 
 class CurLoad(ingest.Load):
     """A Load that records each period's manifest and refuses to replace a newer delivery by an older one."""
+
+    # The commitment a fee row left unused, for aws_cur_unused.sql.
+    stage_extras: ClassVar[Mapping[str, str]] = {"_unused": "DECIMAL(38, 18)"}
 
     def __init__(
         self, con: duckdb.DuckDBPyConnection, uri: str, files: Sequence[SourceFile], deliveries: list[Snapshot]
