@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from finops.cli.common import FORMAT, OUTPUT, App, notice, pass_app, progress, show_load, show_rows, writer
+from finops.cli.common import FORMAT, OUTPUT, App, notice, pass_app, progress, run_collector, show_load, writer
 from finops.config import AwsSettings
 from finops.errors import FinopsError
 
@@ -105,12 +105,7 @@ def collect_aws_instances(
     from finops.collect import aws_instances
 
     aws = _aws(app, profile, region, endpoint_url)
-    con = writer(app)
-    try:
-        report = aws_instances.collect(con, aws, extra_types=types, notice=notice)
-    finally:
-        con.close()
-    show_rows([report.as_row()], fmt, out)
+    run_collector(app, fmt, out, lambda con: aws_instances.collect(con, aws, extra_types=types, notice=notice))
 
 
 @click.command("sagemaker")
@@ -139,9 +134,4 @@ def collect_sagemaker(
 
     start = times.instant(since, "--since", UTC) if since else None
     aws = _aws(app, profile, region, endpoint_url)
-    con = writer(app)
-    try:
-        report = sagemaker.collect(con, aws, since=start, notice=notice)
-    finally:
-        con.close()
-    show_rows([report.as_row()], fmt, out)
+    run_collector(app, fmt, out, lambda con: sagemaker.collect(con, aws, since=start, notice=notice))

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from finops.cli.common import FORMAT, OUTPUT, App, FinopsGroup, notice, pass_app, progress, show_load, show_rows, writer
+from finops.cli.common import (
+    FORMAT,
+    OUTPUT,
+    App,
+    FinopsGroup,
+    notice,
+    pass_app,
+    progress,
+    run_collector,
+    show_load,
+    writer,
+)
 from finops.errors import FinopsError
 
 
@@ -77,7 +87,7 @@ def collect_workloads(
     """
     from finops.collect import manifest
 
-    _collect(
+    run_collector(
         app,
         fmt,
         out,
@@ -122,7 +132,7 @@ def collect_dcgm(
     if bool(prometheus) == bool(paths):
         raise FinopsError("give either --prometheus URL (with --start/--end or --period) or saved files, not both")
     window = _window(start, end, period) if prometheus else None
-    _collect(
+    run_collector(
         app,
         fmt,
         out,
@@ -153,7 +163,7 @@ def collect_nvidia_smi(
     """Per-GPU samples from `nvidia-smi --query-gpu=... --format=csv` logs (local times need --timezone)."""
     from finops.collect import nvidia_smi
 
-    _collect(
+    run_collector(
         app,
         fmt,
         out,
@@ -174,7 +184,7 @@ def collect_slurm(
     """Jobs from `sacct --parsable2` output: start/end, nodes, GPUs (AllocTRES), account as team, user as owner."""
     from finops.collect import slurm
 
-    _collect(
+    run_collector(
         app,
         fmt,
         out,
@@ -207,7 +217,7 @@ def collect_mlflow(
 
     if bool(tracking_uri) == bool(store_path):
         raise FinopsError("give either --tracking-uri URL or --path mlruns/, not both")
-    _collect(
+    run_collector(
         app,
         fmt,
         out,
@@ -223,16 +233,6 @@ def collect_mlflow(
             notice=notice,
         ),
     )
-
-
-def _collect(app: App, fmt: str | None, out: Path | None, work: Callable[[Any], Any]) -> None:
-    """Run one collector on a writer connection and show its report (one row)."""
-    con = writer(app)
-    try:
-        report = work(con)
-    finally:
-        con.close()
-    show_rows([report.as_row()], fmt, out)
 
 
 def _window(start: str | None, end: str | None, period: str | None) -> tuple[Any, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,16 @@ def writer(app: App) -> Any:
         con.close()
         raise
     return con
+
+
+def run_collector(app: App, fmt: str | None, out: Path | None, work: Callable[[Any], Any]) -> None:
+    """Run one collector on a writer connection and show its report (one row)."""
+    con = writer(app)
+    try:
+        report = work(con)
+    finally:
+        con.close()
+    show_rows([report.as_row()], fmt, out)
 
 
 def show_rows(rows: list[dict[str, Any]], fmt: str | None, out: Path | None) -> None:

@@ -6,7 +6,18 @@ from pathlib import Path
 
 import click
 
-from finops.cli.common import FORMAT, OUTPUT, App, notice, pass_app, progress, show_load, show_rows, writer
+from finops.cli.common import (
+    FORMAT,
+    OUTPUT,
+    App,
+    notice,
+    pass_app,
+    progress,
+    run_collector,
+    show_load,
+    show_rows,
+    writer,
+)
 from finops.errors import FinopsError
 
 ENDPOINT_HELP = (
@@ -109,12 +120,7 @@ def collect_gcp_prices(
     from finops.collect import gcp_prices
 
     client = gcp_prices.catalog_client(endpoint)
-    con = writer(app)
-    try:
-        report = gcp_prices.collect(con, client, service, currency.upper())
-    finally:
-        con.close()
-    show_rows([report.as_row()], fmt, out)
+    run_collector(app, fmt, out, lambda con: gcp_prices.collect(con, client, service, currency.upper()))
 
 
 @click.command("gcp-machine-types")
