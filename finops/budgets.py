@@ -13,9 +13,9 @@ from typing import Any
 
 from finops.config import BudgetScope, BudgetSettings, Settings
 from finops.errors import ConfigError
+from finops.rollups import BASES
 
 PERIODS = ("monthly", "quarterly")
-BASES = ("effective", "billed", "list")
 CHANNEL_TYPES = ("terminal", "jsonl", "slack", "webhook", "smtp")
 WORKLOAD_KINDS = ("training", "deployment", "batch", "notebook")
 ANOMALY_SCOPES = ("service", "team", "workload")

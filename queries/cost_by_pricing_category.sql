@@ -14,25 +14,12 @@ SELECT
         WHEN 'Other' THEN 'other'
     END AS capacity,
     BillingCurrency AS currency,
-    sum(
-        CASE coalesce($basis, 'effective')
-            WHEN 'effective' THEN EffectiveCost
-            WHEN 'billed' THEN BilledCost
-            WHEN 'list' THEN ListCost
-            ELSE error('basis must be effective, billed or list, not ' || $basis)
-        END
-    ) AS cost,
+    sum(basis_cost($basis, BilledCost, EffectiveCost, ListCost)) AS cost,
     sum(ListCost) AS list_cost,
-    sum(ListCost) - sum(
-        CASE coalesce($basis, 'effective')
-            WHEN 'effective' THEN EffectiveCost
-            WHEN 'billed' THEN BilledCost
-            WHEN 'list' THEN ListCost
-        END
-    ) AS savings,
+    sum(ListCost) - sum(basis_cost($basis, BilledCost, EffectiveCost, ListCost)) AS savings,
     CAST(
-        (sum(ListCost) - sum(CASE coalesce($basis, 'effective') WHEN 'billed' THEN BilledCost WHEN 'list' THEN ListCost ELSE EffectiveCost END))
-        / nullif(sum(ListCost), 0) AS DECIMAL(38, 6)
+        (sum(ListCost) - sum(basis_cost($basis, BilledCost, EffectiveCost, ListCost))) / nullif(sum(ListCost), 0)
+        AS DECIMAL(38, 6)
     ) AS savings_share,
     count(*) AS line_items
 FROM cost_line_items

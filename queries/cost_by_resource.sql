@@ -15,14 +15,7 @@ WITH resources AS (
         any_value(ServiceName) AS service,
         any_value(x_InstanceType) AS instance_type,
         any_value(RegionId) AS region,
-        sum(
-            CASE coalesce($basis, 'effective')
-                WHEN 'effective' THEN EffectiveCost
-                WHEN 'billed' THEN BilledCost
-                WHEN 'list' THEN ListCost
-                ELSE error('basis must be effective, billed or list, not ' || $basis)
-            END
-        ) AS cost,
+        sum(basis_cost($basis, BilledCost, EffectiveCost, ListCost)) AS cost,
         count(*) AS line_items
     FROM cost_line_items
     WHERE ResourceId IS NOT NULL

@@ -8,14 +8,7 @@ SELECT
     coalesce(ServiceName, '(unknown)') AS service,
     coalesce(ServiceCategory, 'Other') AS service_category,
     BillingCurrency AS currency,
-    sum(
-        CASE coalesce($basis, 'effective')
-            WHEN 'effective' THEN effective_cost
-            WHEN 'billed' THEN billed_cost
-            WHEN 'list' THEN list_cost
-            ELSE error('basis must be effective, billed or list, not ' || $basis)
-        END
-    ) AS cost,
+    sum(basis_cost($basis, billed_cost, effective_cost, list_cost)) AS cost,
     CAST(sum(line_items) AS BIGINT) AS line_items
 FROM daily_costs
 WHERE $period IS NULL OR strftime(BillingPeriodStart, '%Y-%m') = $period

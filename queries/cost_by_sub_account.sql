@@ -8,12 +8,7 @@ WITH lines AS (
         SubAccountName AS sub_account_name,
         BillingCurrency AS currency,
         strftime(BillingPeriodStart, '%Y-%m') AS billing_period,
-        CASE coalesce($basis, 'effective')
-            WHEN 'effective' THEN effective_cost
-            WHEN 'billed' THEN billed_cost
-            WHEN 'list' THEN list_cost
-            ELSE error('basis must be effective, billed or list, not ' || $basis)
-        END AS cost
+        basis_cost($basis, billed_cost, effective_cost, list_cost) AS cost
     FROM daily_costs  -- the bill's daily totals: no rescan of the line items
 ),
 

@@ -6,14 +6,7 @@ SELECT
     $tag AS tag,
     Tags[$tag] AS value,
     BillingCurrency AS currency,
-    sum(
-        CASE coalesce($basis, 'effective')
-            WHEN 'effective' THEN EffectiveCost
-            WHEN 'billed' THEN BilledCost
-            WHEN 'list' THEN ListCost
-            ELSE error('basis must be effective, billed or list, not ' || $basis)
-        END
-    ) AS cost,
+    sum(basis_cost($basis, BilledCost, EffectiveCost, ListCost)) AS cost,
     count(*) AS line_items
 FROM cost_line_items
 WHERE ($period IS NULL OR strftime(BillingPeriodStart, '%Y-%m') = $period)

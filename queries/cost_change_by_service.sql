@@ -16,12 +16,7 @@ lines AS (
         coalesce(ServiceName, '(unknown)') AS service,
         BillingCurrency AS currency,
         strftime(BillingPeriodStart, '%Y-%m') AS billing_period,
-        CASE coalesce($basis, 'effective')
-            WHEN 'effective' THEN effective_cost
-            WHEN 'billed' THEN billed_cost
-            WHEN 'list' THEN list_cost
-            ELSE error('basis must be effective, billed or list, not ' || $basis)
-        END AS cost
+        basis_cost($basis, billed_cost, effective_cost, list_cost) AS cost
     FROM daily_costs
 ),
 

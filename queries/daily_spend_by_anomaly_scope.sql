@@ -13,12 +13,7 @@ WITH service_days AS (
         day,
         BillingCurrency AS currency,
         coalesce(ServiceName, '(no service)') AS scope_value,
-        CASE coalesce($basis, 'effective')
-            WHEN 'effective' THEN effective_cost
-            WHEN 'billed' THEN billed_cost
-            WHEN 'list' THEN list_cost
-            ELSE error('basis must be effective, billed or list, not ' || $basis)
-        END AS cost
+        basis_cost($basis, billed_cost, effective_cost, list_cost) AS cost
     FROM daily_costs
     WHERE $scope = 'service'
       AND day >= CAST($from AS DATE)
@@ -36,12 +31,7 @@ allocated_days AS (
             WHEN 'team' THEN coalesce(team, '(no team)')
             ELSE coalesce(workload_id, '(' || bucket || ')')
         END AS scope_value,
-        CASE coalesce($basis, 'effective')
-            WHEN 'effective' THEN effective_cost
-            WHEN 'billed' THEN billed_cost
-            WHEN 'list' THEN list_cost
-            ELSE error('basis must be effective, billed or list, not ' || $basis)
-        END AS cost
+        basis_cost($basis, billed_cost, effective_cost, list_cost) AS cost
     FROM daily_allocations
     WHERE $scope IN ('team', 'workload')
       AND day >= CAST($from AS DATE)

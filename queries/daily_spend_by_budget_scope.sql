@@ -26,12 +26,7 @@ WITH bill_days AS (
         ServiceName AS service,
         ChargeFrequency = 'One-Time' OR ChargeCategory IN ('Tax', 'Credit', 'Adjustment') OR is_over_a_day AS is_fixed,
         BillingCurrency AS currency,
-        CASE coalesce($basis, 'effective')
-            WHEN 'effective' THEN effective_cost
-            WHEN 'billed' THEN billed_cost
-            WHEN 'list' THEN list_cost
-            ELSE error('basis must be effective, billed or list, not ' || $basis)
-        END AS cost
+        basis_cost($basis, billed_cost, effective_cost, list_cost) AS cost
     FROM daily_costs
     WHERE $tag_keys IS NULL AND NOT coalesce($attributed, false)
       AND day >= CAST($from AS DATE)
@@ -50,12 +45,7 @@ lines AS (
         ChargeFrequency = 'One-Time' OR ChargeCategory IN ('Tax', 'Credit', 'Adjustment')
             OR ChargePeriodEnd - ChargePeriodStart > INTERVAL 1 DAY AS is_fixed,
         BillingCurrency AS currency,
-        CASE coalesce($basis, 'effective')
-            WHEN 'effective' THEN EffectiveCost
-            WHEN 'billed' THEN BilledCost
-            WHEN 'list' THEN ListCost
-            ELSE error('basis must be effective, billed or list, not ' || $basis)
-        END AS cost
+        basis_cost($basis, BilledCost, EffectiveCost, ListCost) AS cost
     FROM cost_line_items
     WHERE $tag_keys IS NOT NULL
       AND ChargePeriodStart >= CAST($from AS DATE)
@@ -76,12 +66,7 @@ allocated_days AS (
         a.ChargeFrequency = 'One-Time' OR a.ChargeCategory IN ('Tax', 'Credit', 'Adjustment') OR a.is_over_a_day
             AS is_fixed,
         a.billing_currency AS currency,
-        CASE coalesce($basis, 'effective')
-            WHEN 'effective' THEN a.effective_cost
-            WHEN 'billed' THEN a.billed_cost
-            WHEN 'list' THEN a.list_cost
-            ELSE error('basis must be effective, billed or list, not ' || $basis)
-        END AS cost
+        basis_cost($basis, a.billed_cost, a.effective_cost, a.list_cost) AS cost
     FROM daily_allocations AS a
     LEFT JOIN workloads AS w ON w.source = a.workload_source AND w.workload_id = a.workload_id
     WHERE $tag_keys IS NULL AND coalesce($attributed, false)

@@ -15,12 +15,7 @@ WITH lines AS (
         BillingCurrency AS currency,
         coalesce(ServiceName, '(no service)') AS service,
         coalesce(ResourceId, '(no resource)') AS resource,
-        CASE coalesce($basis, 'effective')
-            WHEN 'effective' THEN EffectiveCost
-            WHEN 'billed' THEN BilledCost
-            WHEN 'list' THEN ListCost
-            ELSE error('basis must be effective, billed or list, not ' || $basis)
-        END AS cost
+        basis_cost($basis, BilledCost, EffectiveCost, ListCost) AS cost
     FROM cost_line_items
     WHERE $scope = 'service'
       AND list_contains($days, CAST(ChargePeriodStart AS DATE))
@@ -42,12 +37,7 @@ shares AS (
             ELSE coalesce(workload_id, '(' || bucket || ')')
         END AS scope_value,
         coalesce(workload_id, '(' || bucket || ')') AS workload,
-        CASE coalesce($basis, 'effective')
-            WHEN 'effective' THEN effective_cost
-            WHEN 'billed' THEN billed_cost
-            WHEN 'list' THEN list_cost
-            ELSE error('basis must be effective, billed or list, not ' || $basis)
-        END AS cost
+        basis_cost($basis, billed_cost, effective_cost, list_cost) AS cost
     FROM daily_allocations
     WHERE list_contains($days, day)
       AND coalesce(ChargeFrequency, '') <> 'One-Time'

@@ -26,14 +26,7 @@ SELECT
     regexp_extract(l.instance_type, '^[^.-]+') AS instance_family,
     coalesce(any_value(g.gpu_model), any_value(l.x_GpuModel)) AS gpu_model,
     l.BillingCurrency AS currency,
-    sum(
-        CASE coalesce($basis, 'effective')
-            WHEN 'effective' THEN l.EffectiveCost
-            WHEN 'billed' THEN l.BilledCost
-            WHEN 'list' THEN l.ListCost
-            ELSE error('basis must be effective, billed or list, not ' || $basis)
-        END
-    ) AS cost,
+    sum(basis_cost($basis, l.BilledCost, l.EffectiveCost, l.ListCost)) AS cost,
     sum(l.ConsumedQuantity) FILTER (WHERE l.ConsumedUnit = 'Hours') AS instance_hours,
     count(DISTINCT l.ResourceId) AS resources,
     count(*) AS line_items

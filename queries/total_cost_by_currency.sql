@@ -9,12 +9,7 @@ WITH lines AS (
     SELECT
         BillingCurrency AS currency,
         strftime(BillingPeriodStart, '%Y-%m') AS billing_period,
-        CASE coalesce($basis, 'effective')
-            WHEN 'effective' THEN effective_cost
-            WHEN 'billed' THEN billed_cost
-            WHEN 'list' THEN list_cost
-            ELSE error('basis must be effective, billed or list, not ' || $basis)
-        END AS cost,
+        basis_cost($basis, billed_cost, effective_cost, list_cost) AS cost,
         line_items
     FROM daily_costs
 ),

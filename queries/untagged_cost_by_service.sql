@@ -13,12 +13,7 @@ WITH lines AS (
             WHEN $tag IS NULL THEN Tags IS NULL OR cardinality(Tags) = 0
             ELSE coalesce(Tags[$tag], '') = ''
         END AS is_untagged,
-        CASE coalesce($basis, 'effective')
-            WHEN 'effective' THEN EffectiveCost
-            WHEN 'billed' THEN BilledCost
-            WHEN 'list' THEN ListCost
-            ELSE error('basis must be effective, billed or list, not ' || $basis)
-        END AS cost
+        basis_cost($basis, BilledCost, EffectiveCost, ListCost) AS cost
     FROM cost_line_items
     WHERE $period IS NULL OR strftime(BillingPeriodStart, '%Y-%m') = $period
 )

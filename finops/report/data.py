@@ -17,9 +17,9 @@ from finops.config import Settings
 from finops.errors import FinopsError
 from finops.output import is_percent, is_share
 from finops.periods import month_bounds
+from finops.rollups import BASES
 from finops.store import fetch_one
 
-BASES = ("effective", "billed", "list")
 TOP = 10  # ranked tables (runs, deployments) show this many rows per currency
 ANOMALIES = 20  # the largest anomalies of the month shown
 CAP = 12  # long breakdowns (services, accounts) keep this many rows per currency and sum the rest as "other"
