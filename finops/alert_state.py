@@ -31,6 +31,7 @@ from finops.alerts import Evaluation
 from finops.config import NotifySettings, Settings
 from finops.errors import ConfigError, FinopsError
 from finops.notify import DeliveryError, Sender, messages, open_channel
+from finops.output import decimal_text
 
 DEFAULT_CHANNELS = (NotifySettings(name="terminal", type="terminal"),)
 
@@ -84,10 +85,6 @@ def connect(settings: Settings, read_only: bool) -> duckdb.DuckDBPyConnection:
     return store.connect(settings, read_only=read_only)
 
 
-def _threshold(value: Decimal) -> str:
-    return format(value.normalize(), "f")
-
-
 def changes(con: duckdb.DuckDBPyConnection, settings: Settings, evaluation: Evaluation) -> list[Change]:
     """What fired or resolved since the states recorded in alert_events."""
     rows = con.execute("SELECT alert_key, kind, period_start, threshold, status FROM alert_events").fetchall()
@@ -97,8 +94,8 @@ def changes(con: duckdb.DuckDBPyConnection, settings: Settings, evaluation: Eval
     for budget, status in zip(settings.budgets, evaluation.budgets, strict=True):
         targets = budget.notify or everyone
         for kind, configured in (("actual", budget.thresholds), ("forecast", budget.forecast_thresholds)):
-            crossed = {_threshold(t) for k, t in status.crossed if k == kind}
-            known = {_threshold(t) for t in configured}
+            crossed = {decimal_text(t) for k, t in status.crossed if k == kind}
+            known = {decimal_text(t) for t in configured}
             firing = {t for t in known if state.get((status.name, kind, status.period_start, t)) == "firing"}
             # a forecast threshold the actual spend has crossed says nothing new: neither fire nor resolve it
             covered = {t for t in known if kind == "forecast" and Decimal(t) * status.amount <= status.actual * 100}
@@ -158,18 +155,13 @@ def record(con: duckdb.DuckDBPyConnection, found: Iterable[Change]) -> None:
             details = json.dumps({**change.message, "event_id": uuid.uuid4().hex}, sort_keys=True)
             for threshold in change.rows:
                 key = [change.alert_key, change.kind, change.period_start, threshold]
-                con.execute(
+                updated = store.fetch_one(  # DuckDB answers an UPDATE with the count of rows it changed
+                    con,
                     "UPDATE alert_events SET status = ?, amount = ?, limit_amount = ?, details = ?, channel = ? "
                     "WHERE alert_key = ? AND kind = ? AND period_start = ? AND threshold = ?",
                     [change.status, change.amount, change.limit_amount, details, ",".join(change.channels), *key],
                 )
-                exists = store.fetch_one(
-                    con,
-                    "SELECT count(*) FROM alert_events WHERE alert_key = ? AND kind = ? AND period_start = ? "
-                    "AND threshold = ?",
-                    key,
-                )
-                if exists and not exists[0]:
+                if updated is None or not updated[0]:
                     con.execute(
                         "INSERT INTO alert_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
                         [
@@ -208,12 +200,15 @@ def deliver(con: duckdb.DuckDBPyConnection, senders: Mapping[str, Sender]) -> tu
         "SELECT delivery_id, alert_key, kind, period_start, threshold, channel, message "
         "FROM alert_deliveries WHERE sent_at IS NULL ORDER BY delivery_id"
     ).fetchall()
-    sent, failures, stranded = 0, [], []
+    sent, failures = 0, []
+    stranded: set[str] = set()  # channels no longer in [[notify]]
     broken: set[str] = set()  # one failure per channel and run: the rest wait for the next run
     for delivery_id, key, kind, start, threshold, channel, message in pending:
         sender = senders.get(channel)
-        if sender is None or channel in broken:
-            stranded.extend([channel] if sender is None else [])
+        if sender is None:
+            stranded.add(channel)
+            continue
+        if channel in broken:
             continue
         try:
             sender.send(json.loads(message))
@@ -238,7 +233,7 @@ def deliver(con: duckdb.DuckDBPyConnection, senders: Mapping[str, Sender]) -> tu
                 [now, key, kind, start, threshold],
             )
         sent += 1
-    return sent, failures, sorted(set(stranded))
+    return sent, failures, sorted(stranded)
 
 
 def default_period(con: duckdb.DuckDBPyConnection, as_of: date) -> str:

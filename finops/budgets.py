@@ -13,6 +13,7 @@ from typing import Any
 
 from finops.config import BudgetScope, BudgetSettings, Settings
 from finops.errors import ConfigError
+from finops.periods import month_bounds
 from finops.rollups import BASES
 
 PERIODS = ("monthly", "quarterly")
@@ -115,13 +116,10 @@ def _fail(source: str, key: str, message: str) -> None:
 
 def period_bounds(budget: BudgetSettings, month: str) -> tuple[date, date]:
     """[start, end) of the budget's period that holds billing month `month` (YYYY-MM)."""
-    from finops.periods import month_bounds
-
     start, _ = month_bounds(month)
     first = start.month if budget.period == "monthly" else (start.month - 1) // 3 * 3 + 1
-    months = 1 if budget.period == "monthly" else 3
-    end_month = first + months
-    return date(start.year, first, 1), date(start.year + (end_month - 1) // 12, (end_month - 1) % 12 + 1, 1)
+    last = first if budget.period == "monthly" else first + 2
+    return date(start.year, first, 1), month_bounds(f"{start.year}-{last:02d}")[1].date()
 
 
 def uses_allocations(scope: BudgetScope) -> bool:

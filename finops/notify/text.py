@@ -5,12 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from finops.output import money_text
+
 
 def money(value: str | None) -> str:
     """1234567.891 -> 1,234,567.89 (messages carry amounts as exact strings)."""
-    if value is None:
-        return "n/a"
-    return f"{Decimal(value):,.2f}"
+    return "n/a" if value is None else money_text(Decimal(value), None)
 
 
 def lines(message: dict[str, Any]) -> list[str]:
