@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from finops.cli.common import FORMAT, OUTPUT, App, notice, pass_app, progress, run_collector, show_load, writer
+from finops.cli.common import FORMAT, OUTPUT, App, notice, pass_app, progress, run_collector
 from finops.config import AwsSettings
 from finops.errors import FinopsError
 
@@ -73,13 +73,10 @@ def collect_aws_cur(
     s3 = s3_uri or (None if paths else aws.s3)
     if not paths and not s3:
         raise FinopsError("give a report folder or files, or --s3 s3://bucket/prefix/report-name ([aws] s3)")
-    con = writer(app)
-    try:
-        progress(f"loading AWS billing from {s3 or ' '.join(paths)} into {app.settings.database}")
-        report = aws_cur.collect(con, paths, s3=None if paths else s3, period=period, aws=aws, notice=notice)
-    finally:
-        con.close()
-    show_load(report, fmt, out)
+    progress(f"loading AWS billing from {s3 or ' '.join(paths)} into {app.settings.database}")
+    run_collector(
+        app, fmt, out, lambda con: aws_cur.collect(con, paths, s3=s3, period=period, aws=aws, notice=notice), True
+    )
 
 
 @click.command("aws-instances")

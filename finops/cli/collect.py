@@ -12,6 +12,7 @@ from finops.cli.common import (
     OUTPUT,
     App,
     FinopsGroup,
+    key_values,
     notice,
     pass_app,
     progress,
@@ -47,12 +48,7 @@ def collect_focus(app: App, paths: tuple[str, ...], fills: tuple[str, ...], fmt:
     """
     from finops.collect import focus
 
-    fill = {}
-    for item in fills:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise FinopsError(f"--fill {item!r}: write it as COLUMN=VALUE, e.g. --fill BillingCurrency=USD")
-        fill[name.strip()] = value
+    fill = key_values(fills, "--fill", "write it as COLUMN=VALUE, e.g. --fill BillingCurrency=USD")
     con = writer(app)
     try:
         progress(f"loading {len(paths)} path(s) into {app.settings.database}")

@@ -94,14 +94,30 @@ def writer(app: App) -> Any:
     return con
 
 
-def run_collector(app: App, fmt: str | None, out: Path | None, work: Callable[[Any], Any]) -> None:
-    """Run one collector on a writer connection and show its report (one row)."""
+def run_collector(
+    app: App, fmt: str | None, out: Path | None, work: Callable[[Any], Any], billing: bool = False
+) -> None:
+    """Run one collector on a writer connection and show its report: a billing load's scopes, else one row."""
     con = writer(app)
     try:
         report = work(con)
     finally:
         con.close()
-    show_rows([report.as_row()], fmt, out)
+    if billing:
+        show_load(report, fmt, out)
+    else:
+        show_rows([report.as_row()], fmt, out)
+
+
+def key_values(items: tuple[str, ...], flag: str, how: str) -> dict[str, str]:
+    """KEY=VALUE options (repeatable) as a dict; a malformed one is a one-line error naming the flag."""
+    found: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise FinopsError(f"{flag} {item!r}: {how}")
+        found[key.strip()] = value
+    return found
 
 
 def show_rows(rows: list[dict[str, Any]], fmt: str | None, out: Path | None) -> None:

@@ -26,18 +26,12 @@ def doctor(app: App, stale_days: int, fmt: str | None, out: Path | None) -> None
 
     Exit code 0 when nothing is a problem (warnings allowed), 1 when something is, 2 on error.
     """
-    from finops import bridge, doctor, store
-    from finops.errors import ConfigError
+    from finops import doctor, store
 
     settings = app.settings
     con = store.connect(settings, read_only=True)
     try:
-        bridge_error = None
-        try:
-            bridge.overlay(con, settings.bridge)
-        except ConfigError as exc:
-            bridge_error = str(exc)
-        findings = doctor.examine(con, settings, datetime.now(UTC), stale_days, bridge_error)
+        findings = doctor.examine(con, settings, datetime.now(UTC), stale_days)
     finally:
         con.close()
     show_rows([{"check": f.check, "level": f.level, "detail": f.detail} for f in findings], fmt, out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import click
@@ -14,7 +15,6 @@ from finops.cli.common import (
     pass_app,
     progress,
     run_collector,
-    show_load,
     show_rows,
     writer,
 )
@@ -79,26 +79,22 @@ def collect_gcp_billing(
     table = None if paths else table or settings.bigquery_table
     if not paths and not table:
         raise FinopsError("give --bigquery PROJECT.DATASET.TABLE (or [gcp] bigquery_table in finops.toml) or --path")
-    con = writer(app)
-    try:
-        if table:
-            months = gcp_billing.invoice_months(periods)
-            progress(f"querying invoice month(s) {', '.join(months)} of {table}")
-            report = gcp_billing.collect_bigquery(
-                con,
-                table,
-                months,
-                project=project or settings.project,
-                location=location or settings.location,
-                endpoint=endpoint,
-                notice=notice,
-            )
-        else:
-            chosen = gcp_billing.invoice_months(periods) if periods else None
-            report = gcp_billing.collect(con, paths, chosen, notice=notice)
-    finally:
-        con.close()
-    show_load(report, fmt, out)
+    if table:
+        months = gcp_billing.invoice_months(periods)
+        progress(f"querying invoice month(s) {', '.join(months)} of {table}")
+        work = partial(
+            gcp_billing.collect_bigquery,
+            table=table,
+            months=months,
+            project=project or settings.project,
+            location=location or settings.location,
+            endpoint=endpoint,
+            notice=notice,
+        )
+    else:
+        chosen = gcp_billing.invoice_months(periods) if periods else None
+        work = partial(gcp_billing.collect, paths=paths, months=chosen, notice=notice)
+    run_collector(app, fmt, out, work, billing=True)
 
 
 @click.command("gcp-prices")

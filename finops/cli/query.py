@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from finops.cli.common import FORMAT, OUTPUT, App, FinopsGroup, pass_app
-from finops.errors import FinopsError
+from finops.cli.common import FORMAT, OUTPUT, App, FinopsGroup, key_values, pass_app
 
 
 @click.group(cls=FinopsGroup)
@@ -54,12 +53,7 @@ def run_query(app: App, name: str, params: tuple[str, ...], fmt: str | None, out
     """Run the named query NAME against the store, read-only, with its parameters bound."""
     from finops import output, queries, store
 
-    given: dict[str, str] = {}
-    for item in params:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise FinopsError(f"-p {item!r}: give a parameter as KEY=VALUE, e.g. -p period=2026-10")
-        given[key.strip()] = value
+    given = key_values(params, "-p", "give a parameter as KEY=VALUE, e.g. -p period=2026-10")
     named = queries.load(name, app.settings)
     queries.bind(named, given)  # refuse unknown parameters before opening the store
     con = store.connect(app.settings, read_only=True)

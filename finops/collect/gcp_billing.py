@@ -225,12 +225,7 @@ def _fill_gpus(con: duckdb.DuckDBPyConnection) -> None:
     """
     from finops import gpus
 
-    con.execute(
-        "UPDATE _stage SET x_GpuCount = t.gpu_count, x_GpuModel = t.gpu_model FROM instance_types AS t "
-        "WHERE t.provider = 'gcp' AND t.gpu_count > 0 AND _stage.x_InstanceType = t.instance_type "
-        "AND _stage.x_GpuCount IS NULL"
-    )
-    con.register("_gcp_gpu_catalog", gpus.catalog_table())
+    con.register("_gcp_gpu_catalog", gpus.catalog_table(con))
     try:
         con.execute(
             "UPDATE _stage SET x_GpuCount = c.gpus, x_GpuModel = c.gpu_model FROM _gcp_gpu_catalog AS c "
