@@ -18,10 +18,13 @@ import argparse
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
+
+from finops.collect.aws_columns import snake
+from finops.periods import month_bounds
 
 CHUNK_ROWS = 2_000_000  # rows per data file, as AWS splits large exports
 PAYER = "111122223333"
@@ -221,27 +224,6 @@ PRODUCT_MAP = (
 )
 TAGS = ("team", "project", "env", "training_run", "deployment", "owner", "cost_center", "kubernetes_io_cluster")
 COST_CATEGORIES = ("business_unit", "environment")
-
-_OVERRIDE = {
-    "reservation/reservationarn": "reservation_reservation_a_r_n",
-    "savingsplan/savingsplanarn": "savings_plan_savings_plan_a_r_n",
-}
-_CATEGORY = {
-    "lineItem": "line_item",
-    "savingsPlan": "savings_plan",
-    "resourceTags": "resource_tags",
-    "costCategory": "cost_category",
-    "splitLineItem": "split_line_item",
-}
-
-
-def snake(column: str) -> str:
-    """AWS's Athena/CUR 2.0 name of a legacy `category/Name` column."""
-    if column.lower() in _OVERRIDE:
-        return _OVERRIDE[column.lower()]
-    category, name = column.split("/", 1)
-    name = re.sub(r"[^0-9a-zA-Z]+", "_", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)).lower().strip("_")
-    return f"{_CATEGORY.get(category, category)}_{name}"
 
 
 @dataclass(frozen=True)
@@ -464,17 +446,11 @@ def select_list(parquet: bool) -> str:
     return ",\n".join(columns)
 
 
-def _month(month: str) -> tuple[datetime, datetime]:
-    start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
-    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
-    return start, end
-
-
 def generate(
     out_dir: Path, rows: int, seed: int = 7, month: str = "2026-10", formats: tuple[str, ...] = ("cur2", "legacy")
 ) -> Generated:
     """Write the month in each format under `out_dir`; return the files (data and manifests)."""
-    start, end = _month(month)
+    start, end = month_bounds(month)
     hours = int((end - start).total_seconds() // 3600)
     resources = max(2_000, rows // 500)
     con = duckdb.connect()

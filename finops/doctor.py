@@ -18,6 +18,7 @@ import duckdb
 
 from finops import bridge, store
 from finops.config import Settings
+from finops.errors import ConfigError
 
 LEVELS = ("ok", "warn", "problem")
 
@@ -29,11 +30,14 @@ class Finding:
     detail: str
 
 
-def examine(
-    con: duckdb.DuckDBPyConnection, settings: Settings, now: datetime, stale_days: int, bridge_error: str | None = None
-) -> list[Finding]:
-    """Every check's findings, in a fixed order; `con` may be read-only (with the bridge overlaid, or
-    `bridge_error` saying why the [bridge] settings could not be)."""
+def examine(con: duckdb.DuckDBPyConnection, settings: Settings, now: datetime, stale_days: int) -> list[Finding]:
+    """Every check's findings, in a fixed order, on a read-only connection (the [bridge] settings are
+    overlaid first; if they cannot be read, that is the config finding)."""
+    bridge_error = None
+    try:
+        bridge.overlay(con, settings.bridge)
+    except ConfigError as exc:
+        bridge_error = str(exc)
     return [
         *_schema(con),
         *_batches(con),

@@ -53,6 +53,10 @@ PENDING = "pending team totals"
 Rule = Callable[[pl.LazyFrame, Context], pl.LazyFrame]
 
 
+# The target columns of a share no workload takes (idle, shared, unattributed).
+NO_WORKLOAD = {"workload_source": None, "workload_id": None, "workload_kind": None}
+
+
 def targets(frame: pl.LazyFrame, **constants: str | int | None) -> pl.LazyFrame:
     """`frame` with constant columns added and only the target columns, in order, typed."""
     frame = frame.with_columns(**{k: pl.lit(v) for k, v in constants.items()})
@@ -151,7 +155,7 @@ def time_share(lines: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
         .join(per_line, on="line_id", how="anti")
         .with_columns(team=pl.col("team_tag"))
     )
-    nobody = {"workload_source": None, "workload_id": None, "workload_kind": None, "rule": "time_share"}
+    nobody = {**NO_WORKLOAD, "rule": "time_share"}
     return pl.concat(
         [
             targets(workload_rows, bucket="workload", rule="time_share", reason="gpu time"),
@@ -179,9 +183,7 @@ def shared(lines: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
         return targets(
             chosen.with_columns(team=pl.lit(None)),
             bucket="shared",
-            workload_source=None,
-            workload_id=None,
-            workload_kind=None,
+            **NO_WORKLOAD,
             rule="shared",
             reason="kept shared" if s.shared_mode == "keep" else PENDING,
             num=1,
@@ -213,18 +215,14 @@ def spread(chosen: pl.LazyFrame, totals: pl.LazyFrame, s: AttributionSettings) -
             targets(
                 over_teams,
                 bucket="shared",
-                workload_source=None,
-                workload_id=None,
-                workload_kind=None,
+                **NO_WORKLOAD,
                 rule="shared",
                 reason=s.shared_mode,
             ),
             targets(
                 alone.with_columns(team=pl.lit(None)),
                 bucket="shared",
-                workload_source=None,
-                workload_id=None,
-                workload_kind=None,
+                **NO_WORKLOAD,
                 rule="shared",
                 reason="no team cost to spread over",
                 num=1,
@@ -246,9 +244,7 @@ def unattributed(lines: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
     return targets(
         lines.with_columns(reason=reason, team=pl.col("team_tag")),
         bucket="unattributed",
-        workload_source=None,
-        workload_id=None,
-        workload_kind=None,
+        **NO_WORKLOAD,
         rule="unattributed",
         num=1,
         den=1,

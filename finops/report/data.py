@@ -90,18 +90,24 @@ def gather(
     basis: str = "effective",
 ) -> ReportData:
     """Run every section's named query for `period` on `basis`, plus the budget and anomaly evaluation."""
-    month_bounds(period)
+    start, end = month_bounds(period)
     if basis not in BASES:
         raise FinopsError(f"--basis {basis!r}: use one of {', '.join(BASES)}")
-    billed = fetch_one(
-        con, "SELECT count(*) FROM cost_line_items WHERE strftime(BillingPeriodStart, '%Y-%m') = $p", {"p": period}
+    month = {"start": start, "end": end}
+    billed = fetch_one(  # the daily totals, not a scan of the line items
+        con,
+        "SELECT EXISTS (SELECT 1 FROM daily_costs WHERE BillingPeriodStart >= $start AND BillingPeriodStart < $end)",
+        month,
     )
     if not billed or not billed[0]:
         raise FinopsError(f"no billing rows for {period}; `finops status` shows the periods loaded")
     tables = {s.key: _run(con, settings, s, period, basis) for s in SECTIONS}
     notes = []
     allocated = fetch_one(
-        con, "SELECT count(*) FROM allocations WHERE strftime(billing_period_start, '%Y-%m') = $p", {"p": period}
+        con,
+        "SELECT EXISTS (SELECT 1 FROM allocations "
+        "WHERE billing_period_start >= $start AND billing_period_start < $end)",
+        month,
     )
     if not allocated or not allocated[0]:
         notes.append(f"{period} is not attributed yet: run `finops attribute --period {period}` for teams and runs")
