@@ -292,7 +292,7 @@ def _base_sql(rows: int, seed: int, month_start: datetime, hours: int, resources
                 WHEN p.family = 'gpu' AND p.h2 % 8 = 2 AND o.usage_type NOT LIKE '%Spot%' THEN 'DiscountedUsage'
                 WHEN p.family = 'month_end' THEN list_element(['Tax', 'Credit', 'Fee'], (p.i % 3)::INTEGER + 1)
                 ELSE 'Usage' END AS line_type,
-           'run-' || p.res || '-' || p.day AS training_run
+           p.res, 'run-' || p.res || '-' || p.day || '-' || (p.hour % 24) // 4 AS training_run
     FROM placed p JOIN offering o USING (k)
     """
 
@@ -385,8 +385,9 @@ def _values() -> dict[str, str]:
         "resourceTags/user:team": "team",
         "resourceTags/user:project": "'proj-' || (hash(team) % 9)",
         "resourceTags/user:env": "'prod'",
+        # Dedicated instances (a quarter) carry their run's tag; the rest are shared and need placements.
         "resourceTags/user:training_run": "CASE WHEN family = 'gpu' AND usage_type NOT LIKE '%Host:%' "
-        "THEN training_run END",
+        "AND res % 4 = 0 THEN training_run END",
         "resourceTags/user:deployment": "CASE WHEN usage_type LIKE '%Host:%' THEN 'endpoint-' || hour % 5 END",
         "resourceTags/user:owner": "team || '-lead'",
         "resourceTags/user:cost_center": "'cc-' || (hash(team) % 4)",
@@ -528,17 +529,24 @@ def generate(
         for manifest in (folder / assembly / "bench-Manifest.json", folder / "bench-Manifest.json"):
             manifest.write_text(manifest_text)
             legacy.append(manifest)
+    # Training runs on the GPU instances: up to six a day on each (one per four-hour slot), starting
+    # mid-hour, running one to four hours on 1, 2, 4 or 8 GPUs, so runs share instances and overlap.
     workloads = out_dir / f"workloads-{period}.csv"
     con.execute(
         f"""COPY (
-            SELECT DISTINCT 'run-' || res || '-' || day AS workload_id, 'training' AS kind,
+            SELECT 'run-' || res || '-' || day || '-' || slot AS workload_id, 'training' AS kind,
                    'team-' || lpad(((res * 7) % {TEAMS})::VARCHAR, 2, '0') AS team,
-                   'i-' || lpad(printf('%x', res), 17, '0') AS resource_id, 8 AS gpus,
-                   strftime($period_start + to_hours(day * 24 + 1), '%Y-%m-%dT%H:%M:%SZ') AS start,
-                   strftime($period_start + to_hours(day * 24 + 1 + (hash(res, day, {seed}) % 20)::INTEGER),
+                   'i-' || lpad(printf('%x', res), 17, '0') AS resource_id,
+                   list_element([8, 4, 2, 1], (hash(res, day, slot, {seed} + 1) % 4)::INTEGER + 1) AS gpus,
+                   strftime($period_start + to_minutes(start_minute), '%Y-%m-%dT%H:%M:%SZ') AS start,
+                   strftime($period_start + to_minutes(start_minute + 60 + (hash(res, day, slot, {seed} + 2) % 180)::BIGINT),
                             '%Y-%m-%dT%H:%M:%SZ') AS "end"
-            FROM range(0, {max(resources // 20, 8)}) r(res), range(0, {hours // 24}) d(day)
-            WHERE hash(res, day, {seed} + 5) % 3 <> 0
+            FROM (
+                SELECT res, day, slot, (day * 24 + slot * 4) * 60 + (hash(res, day, slot, {seed}) % 60)::BIGINT AS start_minute
+                FROM range(0, {max(resources // 20, 8)}) r(res), range(0, {hours // 24}) d(day), range(0, 6) s(slot)
+                WHERE hash(res, day, slot, {seed} + 5) % 3 <> 0
+            )
+            ORDER BY start_minute, res
         ) TO '{workloads}' (FORMAT csv, HEADER)""",
         {"period_start": start},
     )

@@ -52,6 +52,8 @@ LEFT JOIN _gpu_catalog AS c ON c.instance_type = regexp_replace(t.instance_type,
 
 # The part of a period a line belongs to: all lines of one resource in the same part.
 _PART = "CASE WHEN {rid} IS NULL THEN {lid} % $parts ELSE hash({rid}) % $parts END"
+# A part's placements and utilisation: those of its resources.
+_OF_PART = "SELECT * FROM {table} WHERE hash(resource) % $parts = $part"
 
 # The period's lines for allocation, each with its part; written once, partitioned by part.
 _LINES = (
@@ -77,23 +79,17 @@ INSTANCE_PATTERN = (
     r"((?:ml\.)?[a-z][a-z0-9-]*\.[0-9]*x?large|[a-z][0-9][a-z]?-(?:high|mega|ultra)?(?:gpu|standard)-[0-9]+g?)"
 )
 
-_PLACEMENTS = (
-    """
+_PLACEMENTS = """
 CREATE OR REPLACE TEMP TABLE _placements AS
 SELECT n.resource_id AS resource, p.source AS workload_source, p.workload_id, w.kind, w.team,
-       p.started_at AS start, p.ended_at AS "end", CAST(round(p.gpu_count * 1000) AS BIGINT) AS gpu_milli,
-       """
-    + _PART.format(rid="n.resource_id", lid="0")
-    + """ AS part
+       p.started_at AS start, p.ended_at AS "end", CAST(round(p.gpu_count * 1000) AS BIGINT) AS gpu_milli
 FROM workload_placements AS p
 JOIN workloads AS w ON w.source = p.source AND w.workload_id = p.workload_id
 JOIN _names AS n ON n.name = lower(p.resource_id) AND n.resource_ids = 1
 WHERE p.started_at < $until AND (p.ended_at IS NULL OR p.ended_at > $since)
 """
-)
 
-_UTILIZATION = (
-    """
+_UTILIZATION = """
 CREATE OR REPLACE TEMP TABLE _utilization AS
 WITH samples AS (
     SELECT n.resource_id AS resource, s.ts, s.utilization
@@ -106,14 +102,10 @@ spans AS (
     FROM cost_line_items WHERE BillingPeriodStart >= $start AND BillingPeriodStart < $end
       AND ResourceId IN (SELECT resource FROM samples)
 )
-SELECT sp.resource, sp.start, sp."end", avg(sa.utilization) / 100 AS util,
-       """
-    + _PART.format(rid="sp.resource", lid="0")
-    + """ AS part
+SELECT sp.resource, sp.start, sp."end", avg(sa.utilization) / 100 AS util
 FROM spans AS sp JOIN samples AS sa ON sa.resource = sp.resource AND sa.ts >= sp.start AND sa.ts < sp."end"
 GROUP BY ALL
 """
-)
 
 
 @dataclass(frozen=True)
@@ -143,10 +135,13 @@ def attribute_period(
 ) -> PeriodResult:
     """Allocate one billing month and replace its allocations atomically.
 
-    The month is allocated in parts of about `part_rows` line items (each part holds every line of
-    its resources, with only their placements and samples), so memory is bounded by the part, not
-    the month. Shared cost needs the whole month's team totals: its lines wait, whole, until every
-    part is done, then are split and written. All of it is one transaction.
+    Lines that only `unattributed` can claim (no tag, placement, GPU capacity, managed job or shared
+    charge: most storage, transfer and request lines) are allocated inside the store by SQL
+    (rules.MIGHT_CLAIM_SQL). The others go through the Polars rules in parts of about `part_rows`
+    line items (each part holds every line of its resources, with only their placements and
+    samples), so memory is bounded by the part, not the month. Shared cost needs the whole month's
+    team totals: its lines wait, whole, until every part is done, then are split and written. All
+    of it is one transaction.
     """
     attribute.ordered_rules(settings)  # a bad [attribution] fails before any work
     start, end = month_bounds(period)
@@ -159,7 +154,6 @@ def attribute_period(
     if not span or not span[0]:
         raise FinopsError(f"no billing rows for {period}; load them first (`finops status` shows what is loaded)")
     since, until = min(span[1], start), max(span[2], end)
-    parts = max(1, -(-int(span[0]) // max(1, part_rows)))
     # The bridge, resolved once: a name joins only when it names exactly one billed resource.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _names AS SELECT name, min(resource_id) AS resource_id, "
@@ -178,18 +172,24 @@ def attribute_period(
             con.execute(_CAPACITY, {"start": start, "end": end, "instance_pattern": INSTANCE_PATTERN})
         finally:
             con.unregister("_gpu_catalog")
-        window = {"start": start, "end": end, "since": since, "until": until, "parts": parts}
-        con.execute(_PLACEMENTS, {k: window[k] for k in ("since", "until", "parts")})
-        con.execute(_UTILIZATION, window)
+        con.execute(_PLACEMENTS, {"since": since, "until": until})
+        con.execute(_UTILIZATION, {"start": start, "end": end, "since": since, "until": until})
+        lines = _claimed_lines_sql(settings)
+        params = {"start": start, "end": end, **_tag_params(settings), **rules.might_claim_params(settings)}
+        claimable = fetch_one(con, f"SELECT count(*) FILTER (WHERE claimable) FROM ({lines})", {**params, "parts": 1})
+        parts = max(1, -(-int(claimable[0] if claimable else 0) // max(1, part_rows)))
+        params["parts"] = parts
         workloads = con.sql("SELECT source AS workload_source, workload_id, name, kind, team FROM workloads").pl()
         with _spill_folder(con) as spill, tempfile.TemporaryDirectory(prefix="finops-attribute-", dir=spill) as tmp:
             folder = Path(tmp) / "lines"
             target = str(folder).replace("'", "''")
             con.execute(
-                f"COPY ({_lines_sql(settings)}) TO '{target}' (FORMAT parquet, PARTITION_BY (part))",
-                {"start": start, "end": end, "parts": parts, **_tag_params(settings)},
+                f"COPY (SELECT * EXCLUDE (claimable) FROM ({lines}) WHERE claimable) "
+                f"TO '{target}' (FORMAT parquet, PARTITION_BY (part))",
+                params,
             )
-            written = _allocate_parts(con, folder, parts, settings, workloads, start, end, notice)
+            written = _allocate_parts(con, folder, parts, settings, workloads, notice)
+            written = _replace(con, start, end, folder.parent / "allocated", written, lines, params)
     finally:
         for table in ("_names", "_capacity", "_placements", "_utilization"):
             con.execute(f"DROP TABLE IF EXISTS temp.{table}")
@@ -202,14 +202,12 @@ def _allocate_parts(
     parts: int,
     settings: AttributionSettings,
     workloads: pl.DataFrame,
-    start: datetime,
-    end: datetime,
     notice: Callable[[str], None],
 ) -> PeriodResult:
-    """Allocate each part's lines (from `folder`, partitioned by part), then replace the period's allocations.
+    """Allocate each part's lines (from `folder`, partitioned by part) into Parquet files in `allocated`.
 
     Each part's rows wait in Parquet files beside the lines, so neither Polars nor the open
-    transaction holds more than a part; one INSERT per table then streams them in.
+    transaction holds more than a part; one INSERT per table then streams them in (`_replace`).
     """
     pending = attribute.needs_team_totals(settings)
     written = PeriodResult("", 0, 0, {})
@@ -222,8 +220,9 @@ def _allocate_parts(
         if not files:
             continue
         lines = pl.read_parquet(files)
-        placements = con.sql("SELECT * EXCLUDE (part) FROM _placements WHERE part = ?", params=[part]).pl()
-        utilization = con.sql("SELECT * EXCLUDE (part) FROM _utilization WHERE part = ?", params=[part]).pl()
+        of_part = {"parts": parts, "part": part}
+        placements = con.sql(_OF_PART.format(table="_placements"), params=of_part).pl()
+        utilization = con.sql(_OF_PART.format(table="_utilization"), params=of_part).pl()
         result = attribute.allocate(
             lines.lazy(), placements.lazy(), workloads.lazy(), utilization.lazy(), settings, pending
         ).join(lines.select("line_id", *_LINE_DIMENSIONS), on="line_id")
@@ -240,6 +239,20 @@ def _allocate_parts(
     if pending and waiting:
         shared = attribute.spread_pending(pl.concat(waiting), pl.concat(totals), settings)
         written = _add(written, _keep(shared, done, "shared"))
+    return written
+
+
+def _replace(
+    con: duckdb.DuckDBPyConnection,
+    start: datetime,
+    end: datetime,
+    done: Path,
+    written: PeriodResult,
+    lines: str,
+    params: dict[str, object],
+) -> PeriodResult:
+    """In one transaction: drop the period's allocations, insert the parts' (from `done`) and the unclaimable lines'."""
+    unclaimable = f"(SELECT * FROM ({lines}) WHERE NOT claimable)"
     with transaction(con):
         for table in ("allocations", "daily_allocations"):
             con.execute(
@@ -252,7 +265,13 @@ def _allocate_parts(
                 f"FROM read_parquet('{kept}/allocations-*.parquet')"
             )
             con.execute(f"INSERT INTO daily_allocations BY NAME SELECT * FROM read_parquet('{kept}/daily-*.parquet')")
-    return written
+        inserted = fetch_one(con, f"INSERT INTO allocations BY NAME SELECT {_UNATTRIBUTED} FROM {unclaimable}", params)
+        con.execute(
+            f"INSERT INTO daily_allocations BY NAME SELECT {_UNATTRIBUTED_DAILY} FROM {unclaimable} GROUP BY ALL",
+            params,
+        )
+    count = int(inserted[0]) if inserted else 0
+    return _add(written, PeriodResult("", 0, count, {"unattributed": count} if count else {}))
 
 
 @contextmanager
@@ -285,6 +304,24 @@ def _add(total: PeriodResult, part: PeriodResult) -> PeriodResult:
 
 # What daily_allocations (migration 0006) keeps of a line beside its allocations.
 _LINE_DIMENSIONS = ["category", "frequency", "service", "sub_account_id", "sub_account_name"]
+
+# An unclaimable line's allocation row, as the `unattributed` rule gives it: the whole line, no GPU-hours.
+_UNATTRIBUTED = f"""
+    period_start AS billing_period_start, line_id AS line_item_id, 'unattributed' AS bucket,
+    NULL AS workload_source, NULL AS workload_id, NULL AS workload_kind, team_tag AS team, 'unattributed' AS rule,
+    {rules.UNATTRIBUTED_REASON_SQL} AS reason, resource AS resource_id, currency AS billing_currency,
+    billed_cost, effective_cost, list_cost, NULL AS gpu_hours, NULL AS used_gpu_hours, current_timestamp AS computed_at
+"""
+# Their daily_allocations rows (as `_daily` groups the parts' rows); GROUP BY ALL follows.
+_UNATTRIBUTED_DAILY = f"""
+    line_id // {ROW_ID_FACTOR} AS batch_id, period_start AS billing_period_start,
+    CAST(timezone('UTC', start) AS DATE) AS day, "end" - start > INTERVAL 1 DAY AS is_over_a_day,
+    frequency AS ChargeFrequency, category AS ChargeCategory, service AS ServiceName,
+    sub_account_id AS SubAccountId, sub_account_name AS SubAccountName, resource AS resource_id,
+    currency AS billing_currency, 'unattributed' AS bucket, NULL AS workload_source, NULL AS workload_id,
+    NULL AS workload_kind, team_tag AS team, sum(billed_cost) AS billed_cost, sum(effective_cost) AS effective_cost,
+    sum(list_cost) AS list_cost, count(*) AS allocations
+"""
 
 
 def _daily(result: pl.DataFrame) -> pl.DataFrame:
@@ -371,3 +408,12 @@ def _lines_sql(settings: AttributionSettings) -> str:
     if not keys:
         run_key = run_kind = _NULL
     return _LINES.format(run_tag=run_tag, run_tag_key=run_key, run_tag_kind=run_kind, team_tag=team_tag)
+
+
+def _claimed_lines_sql(settings: AttributionSettings) -> str:
+    """The period's lines with `claimable`: whether a configured rule before `unattributed` might claim them."""
+    placed = "coalesce(resource IN (SELECT resource FROM _placements), false) AS placed"
+    return (
+        f"SELECT * EXCLUDE (placed), coalesce({rules.might_claim_sql(settings)}, true) AS claimable "
+        f"FROM (SELECT *, {placed} FROM ({_lines_sql(settings)}))"
+    )

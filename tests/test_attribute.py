@@ -6,12 +6,14 @@ import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, localcontext
 
+import duckdb
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from finops import attribute
+from finops.attribute import rules
 from finops.attribute.split import MONEY
 from finops.config import AttributionSettings
 from finops.errors import ConfigError
@@ -402,3 +404,88 @@ def test_a_huge_shared_line_is_split_exactly():
     tax = [r["effective_cost"] for r in result.iter_rows(named=True) if r["line_id"] == 11]
     assert len(tax) == 10 and sum(tax) == Decimal("100000000.000000000000000007")
     assert sorted(tax)[-1] - sorted(tax)[0] == Decimal("1E-18")
+
+
+ARN = "arn:aws:sagemaker:us-east-1:111122223333:training-job/w1"
+store_line_strategy = st.tuples(
+    st.integers(0, 5),
+    st.sampled_from(["i-1", "i-2", "cpu-1", "vol", ARN, None]),
+    st.sampled_from([None, "w1", "x9"]),
+    st.sampled_from(["Usage", "Tax", "Purchase", None]),
+    st.sampled_from([None, "Used", "Unused"]),
+    st.sampled_from([None, "sp-1"]),
+    st.sampled_from([None, "AWS Support (Business)", "Amazon S3"]),
+    st.sampled_from([None, "a"]),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(store_line_strategy, min_size=1, max_size=12),
+    st.lists(placement_strategy, max_size=6),
+    st.sampled_from([("direct", "time_share", "shared"), ("shared", "direct"), ("time_share",), ()]),
+    st.booleans(),
+)
+def test_the_store_side_sql_agrees_with_the_rules(raw_lines, raw_placements, rules_on, commitments):
+    """rules.MIGHT_CLAIM_SQL is true for every line a rule claims; the others get UNATTRIBUTED_REASON_SQL's reason."""
+    check_store_side_sql(raw_lines, raw_placements, rules_on, commitments)
+
+
+def check_store_side_sql(raw_lines, raw_placements, rules_on, commitments) -> list[bool]:
+    """The checks of the test above; returns each line's `claimable`, in line order."""
+    lines = [
+        line(
+            i + 1,
+            "2.5",
+            resource=resource,
+            hours=hour,
+            capacity=CAPACITY.get(resource or ""),
+            run_tag=tag,
+            run_tag_key="training_run" if tag else None,
+            run_tag_kind="training" if tag else None,
+            category=category,
+            commitment_status=status,
+            commitment_id=commitment,
+            service=service,
+            team_tag=team,
+        )
+        for i, (hour, resource, tag, category, status, commitment, service, team) in enumerate(raw_lines)
+    ]
+    placements = [
+        placement(w, T0 + timedelta(minutes=start), None if n is None else T0 + timedelta(minutes=start + n), g, r)
+        for w, r, start, n, g, _ in raw_placements
+    ]
+    workloads = [{"workload_source": "manifest", "workload_id": "w1", "name": "w1", "kind": "training", "team": "a"}]
+    config = AttributionSettings(rules=(*rules_on, "unattributed"), shared_commitments=commitments)
+    result = run(lines, placements, workloads, config=config)
+    con = duckdb.connect()
+    con.register("l", pl.DataFrame(lines, schema=LINE_SCHEMA, orient="row"))
+    con.register("p", pl.DataFrame(placements, schema=PLACEMENT_SCHEMA, orient="row"))
+    sql = (
+        f"SELECT line_id, coalesce({rules.might_claim_sql(config)}, true), {rules.UNATTRIBUTED_REASON_SQL}, team_tag "
+        "FROM (SELECT *, coalesce(resource IN (SELECT resource FROM p), false) AS placed FROM l)"
+    )
+    decided = {row[0]: row[1:] for row in con.execute(sql, rules.might_claim_params(config)).fetchall()}
+    for line_id, rows in result.group_by("line_id"):
+        claimable, reason, team = decided[line_id[0]]
+        unclaimed = [(r["bucket"], r["rule"], r["reason"], r["team"]) for r in rows.iter_rows(named=True)]
+        if not claimable:
+            assert unclaimed == [("unattributed", "unattributed", reason, team)]
+        elif unclaimed[0][1] == "unattributed":
+            assert unclaimed == [("unattributed", "unattributed", reason, team)]
+    return [decided[i + 1][0] for i in range(len(lines))]
+
+
+def test_the_store_side_sql_sees_both_kinds_of_line():
+    decided = check_store_side_sql(
+        [
+            (0, "vol", None, "Usage", None, None, "Amazon S3", "a"),
+            (1, "i-1", None, "Usage", None, None, None, None),
+            (2, None, None, "Tax", None, None, None, None),
+            (3, None, "w1", "Usage", None, None, None, None),
+        ],
+        [],
+        ("direct", "time_share", "shared"),
+        True,
+    )
+    assert decided == [False, True, True, True]

@@ -258,6 +258,43 @@ REGISTRY: dict[str, Rule] = {
     "unattributed": unattributed,
 }
 
+# The same decisions in DuckDB SQL, over the columns of the period's lines (plus `placed`: the line's
+# resource has a placement in the period), so a month's many lines that only `unattributed` can claim
+# (storage, transfer, requests ...) are written inside the store without passing through Polars.
+# For each rule but `unattributed`: true for every line the rule might claim (a superset: a line it
+# names goes through the Polars rules as any other). tests/test_attribute.py checks both against the rules.
+MIGHT_CLAIM_SQL: dict[str, str] = {
+    "direct": "run_tag IS NOT NULL OR coalesce(regexp_matches(resource, $managed), false)",
+    "time_share": "placed OR coalesce(capacity_milli > 0, false)",
+    "shared": "coalesce(list_contains(CAST($shared_categories AS VARCHAR[]), category)"
+    " OR list_contains(CAST($shared_services AS VARCHAR[]), service)"
+    " OR ($shared_commitments AND (commitment_status = 'Unused'"
+    " OR (category = 'Purchase' AND commitment_id IS NOT NULL))), false)",
+}
+# `unattributed`'s reason and team, as the rule gives them.
+UNATTRIBUTED_REASON_SQL = (
+    "CASE WHEN resource IS NULL THEN 'no resource id' "
+    "WHEN team_tag IS NOT NULL THEN 'team tag, no workload' ELSE 'no tag or placement' END"
+)
+
+
+def might_claim_sql(settings: AttributionSettings) -> str:
+    """SQL true for the lines some configured rule before `unattributed` might claim."""
+    names = [name for name in settings.rules if name != "unattributed"]
+    return " OR ".join(f"({MIGHT_CLAIM_SQL[name]})" for name in names) or "false"
+
+
+def might_claim_params(settings: AttributionSettings) -> dict[str, object]:
+    """The values `might_claim_sql(settings)` binds (only those: DuckDB refuses unused parameters)."""
+    values: dict[str, object] = {
+        "managed": MANAGED,
+        "shared_categories": list(settings.shared_charge_categories),
+        "shared_services": list(settings.shared_services),
+        "shared_commitments": settings.shared_commitments,
+    }
+    sql = might_claim_sql(settings)
+    return {name: value for name, value in values.items() if f"${name}" in sql}
+
 
 def _weights(total: str) -> pl.Expr:
     """Team totals as Int64 weights keeping 12 significant digits of the largest total per currency.

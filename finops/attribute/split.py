@@ -22,18 +22,14 @@ _ZERO = pl.lit(0, pl.Int128)  # Polars has no unary minus on Int128
 
 
 def to_units(column: str) -> pl.Expr:
-    """A Decimal(38, 18) column as an Int128 count of 1e-18 (exact: through its text)."""
-    text = pl.col(column).cast(MONEY).cast(pl.String).str.replace(".", "", literal=True)
-    return text.str.to_integer(dtype=pl.Int128, strict=True)
+    """A Decimal(38, 18) column as an Int128 count of 1e-18 (exact: a Decimal's physical value is its units)."""
+    return pl.col(column).cast(MONEY).to_physical()
 
 
 def from_units(column: str, scale: int = SCALE) -> pl.Expr:
-    """An Int128 count of 10^-scale as Decimal(38, 18) (exact: through its text)."""
-    digits = pl.col(column).abs().cast(pl.String).str.zfill(scale + 1)
-    sign = pl.when(pl.col(column) < 0).then(pl.lit("-")).otherwise(pl.lit(""))
-    whole = digits.str.slice(0, digits.str.len_chars() - scale)
-    text = sign + whole + pl.lit(".") + digits.str.slice(-scale)
-    return text.str.to_decimal(scale=SCALE)
+    """An Int128 count of 10^-scale as Decimal(38, 18) (exact: units × 10^-scale in Decimal arithmetic)."""
+    step = pl.lit(Decimal(1).scaleb(-scale), pl.Decimal(38, scale))
+    return (pl.col(column).cast(pl.Decimal(38, 0)) * step).cast(MONEY)
 
 
 def split(shares: pl.DataFrame, bases: list[str]) -> pl.DataFrame:
@@ -46,6 +42,9 @@ def split(shares: pl.DataFrame, bases: list[str]) -> pl.DataFrame:
     if shares.filter(pl.col("den") <= 0).height:
         raise FinopsError("attribution produced a zero weight total for a line item; this is a bug, please report it")
     frame = shares.sort(["line_id", "rank_key"])
+    # A line's only target takes all of it (num == den): nothing to split.
+    many = pl.len().over("line_id") > 1
+    whole, frame = frame.filter(~many), frame.filter(many)
     risky = pl.any_horizontal(
         [to_units(b).abs().cast(pl.Float64) * pl.col("den").cast(pl.Float64) >= _SAFE for b in bases]
     ).fill_null(False)
@@ -54,9 +53,10 @@ def split(shares: pl.DataFrame, bases: list[str]) -> pl.DataFrame:
     lazy = small.lazy()
     for basis in bases:
         lazy = _split_one(lazy, basis)
-    if large.height == 0:
-        return lazy.collect()
-    return pl.concat([lazy.collect(), _split_exact(large, bases)]).sort(["line_id", "rank_key"])
+    parts = [whole, lazy.collect()]
+    if large.height:
+        parts.append(_split_exact(large, bases))
+    return pl.concat(parts).sort(["line_id", "rank_key"])
 
 
 def _split_one(frame: pl.LazyFrame, basis: str) -> pl.LazyFrame:
