@@ -34,7 +34,7 @@ demo: $(STAMP)
 	@echo "next: $(BIN)/finops --config $(DEMO_DIR)/finops.toml status   (or: ... sql \"SELECT ...\", query list)"
 
 $(VALIDATOR)/bin/focus-validator:
-	@if [ -z "$(PY312)" ]; then echo "note: no Python >= 3.12 here; the focus-validator test will be skipped"; \
+	@if [ -z "$(PY312)" ]; then echo "note: no Python >= 3.12 here; the focus-validator test will be skipped (and fail under CI)"; \
 	else "$(PY312)" -m venv $(VALIDATOR) && \
 	     $(VALIDATOR)/bin/python -m pip install --quiet focus-validator==2.2.1 'pyarrow<20'; fi
 

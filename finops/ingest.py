@@ -326,6 +326,28 @@ class Load:
         )
 
 
+def other_accounts(con: duckdb.DuckDBPyConnection, report: LoadReport) -> list[str]:
+    """One notice per billing period of the load for which the store also holds billing accounts of the
+    same source that the load did not include: a load replaces only its own scopes, so those rows stay."""
+    loaded = {(s.billing_period_start, s.billing_account_id) for s in report.scopes}
+    periods = {start for start, _ in loaded}
+    others: dict[datetime, list[str]] = {}
+    stored = con.execute(
+        "SELECT billing_period_start, billing_account_id, provider FROM current_batches WHERE source = ? "
+        "ORDER BY billing_period_start, billing_account_id",
+        [report.source],
+    ).fetchall()
+    for start, account, provider in stored:
+        if start in periods and (start, account) not in loaded:
+            others.setdefault(start, []).append((account or "(none)") + (f" ({provider})" if provider else ""))
+    return [
+        f"{start:%Y-%m}: the store also holds billing account(s) {', '.join(accounts)} of source {report.source} "
+        "from earlier loads that these files do not include; they are kept (a load replaces only the billing "
+        "accounts it holds)"
+        for start, accounts in others.items()
+    ]
+
+
 def iter_scopes(report: LoadReport) -> Iterator[dict[str, Any]]:
     """The report as rows for output: one per scope."""
     for s in report.scopes:

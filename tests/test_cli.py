@@ -5,13 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from decimal import Decimal
 
 import pyarrow.parquet as pq
+import pytest
 
 import finops
+from finops import config, store
 from tests.conftest import one_line_error, query
 
 
@@ -180,6 +183,34 @@ def test_version_and_python_dash_m(tmp_path):
     )
     assert failed.returncode == 2 and failed.stderr.startswith("Error: no store at")
     assert "Traceback" not in failed.stderr
+
+
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+def test_a_reader_that_leaves_early_ends_the_command_quietly(db, tmp_path, unbuffered):
+    store.connect(config.Settings(database=db)).close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FINOPS_", "PYTHONUNBUFFERED"))}
+    env |= {"PYTHONUNBUFFERED": unbuffered} if unbuffered else {}
+    finops_cmd = [sys.executable, "-m", "finops", "--db", str(db)]
+    # `finops sql … | head -1`: 100,000 lines overflow the pipe, so the reader leaves mid-write.
+    with subprocess.Popen(
+        [*finops_cmd, "sql", "SELECT * FROM range(100000)"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=env,
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline() == b"range\n"
+        proc.stdout.close()
+        assert (proc.wait(timeout=120), proc.stderr.read()) == (0, b"")
+    # `finops status | true`: the reader left before the first write; with buffered output the write
+    # fails only when the command has ended.
+    with subprocess.Popen(
+        [*finops_cmd, "status"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, env=env
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        assert (proc.wait(timeout=120), proc.stderr.read()) == (0, b"")
 
 
 def test_usage_errors_exit_2(run):

@@ -158,6 +158,32 @@ def test_loading_the_original_again_restores_it(run, db, sample, tmp_path):
     assert totals(db) == (1000, SAMPLE_BILLED, SAMPLE_EFFECTIVE, SAMPLE_LIST)
 
 
+def test_a_load_without_an_account_keeps_its_rows_and_says_so(run, db, sample, tmp_path):
+    run("collect", "focus", str(sample))
+    rows = read_rows(sample)
+    start, provider = rows[0].index("BillingPeriodStart"), rows[0].index("ProviderName")
+    september = [r for r in rows[1:] if r[start].startswith("2024-09") and r[provider] != "Microsoft"]
+    copy = write_rows(tmp_path / "september-without-microsoft.csv", [rows[0], *september])
+    kept = (
+        "notice: 2024-09: the store also holds billing account(s) /providers/Microsoft.Billing/billingAccounts/8611537 "
+        "(azure) of source focus from earlier loads that these files do not include; they are kept (a load replaces "
+        "only the billing accounts it holds)"
+    )
+    ignoring = f"notice: {copy}: ignoring non-FOCUS column(s) Id (custom columns are kept when named x_…)"
+    for expected in ([ignoring, kept], [kept]):  # the second run finds the same files: unchanged, same notice
+        result = run("collect", "focus", str(copy), "--format", "csv")
+        assert result.exit_code == 0, result.output
+        assert result.stderr.splitlines() == expected
+        actions = {line.split(",")[2]: line.split(",")[0] for line in result.stdout.splitlines()[1:]}
+        assert actions == {"1234567890123": "unchanged", "20209880": "unchanged"}
+    # As documented: a load replaces only the scopes it holds; Microsoft's September and October stay.
+    assert totals(db) == (1000, SAMPLE_BILLED, SAMPLE_EFFECTIVE, SAMPLE_LIST)
+    assert query(db, "SELECT count(*), sum(BilledCost) FROM cost_line_items WHERE ProviderName = 'Microsoft'") == [
+        (51, Decimal("1.976514185860"))
+    ]
+    assert "store also holds" not in run("collect", "focus", str(sample)).stderr
+
+
 # --- formats and paths ---------------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from finops import config
 from finops.cli.alert import alert
 from finops.cli.aws import collect_aws_cur, collect_aws_instances, collect_sagemaker
 from finops.cli.collect import collect
-from finops.cli.common import FORMAT, OUTPUT, App, FinopsGroup, notice, pass_app, writer
+from finops.cli.common import FORMAT, OUTPUT, App, FinopsGroup, notice, pass_app, silence_stdout, writer
 from finops.cli.doctor import doctor
 from finops.cli.gcp import collect_gcp_billing, collect_gcp_machine_types, collect_gcp_prices
 from finops.cli.query import query
@@ -284,8 +284,10 @@ def main() -> None:
     """Entry point of the `finops` console script."""
     try:
         cli(prog_name="finops")
-    except BrokenPipeError:  # `finops status | head`: the reader left; that is not an error
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(0)
+    finally:
+        # Output still buffered when the command ends is flushed here, not at interpreter exit, where
+        # a reader that left (`finops status | head -c 10`) would print an ignored BrokenPipeError.
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            silence_stdout()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -44,6 +45,9 @@ class FinopsGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Error: interrupted; the store is unchanged by the interrupted command", err=True)
             ctx.exit(130)
+        except BrokenPipeError:  # `finops sql … | head`: the reader left early; that is not an error
+            silence_stdout()
+            ctx.exit(0)
         except Exception as exc:
             _fail(ctx, exc, f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)")
 
@@ -54,6 +58,13 @@ def _fail(ctx: click.Context, exc: BaseException, message: str) -> None:
         traceback.print_exception(exc)
     click.echo("Error: " + " ".join(message.split()), err=True)
     ctx.exit(2)
+
+
+def silence_stdout() -> None:
+    """Point stdout at the null device once its reader has left, so the flush at exit cannot fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def notice(message: str) -> None:

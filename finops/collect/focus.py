@@ -2,7 +2,8 @@
 
 Incremental semantics: the unit of replacement is (source "focus", BillingAccountId,
 BillingPeriodStart). A load replaces every such scope present in its files, in one
-transaction; scopes it does not contain are left alone. Loading the same files again
+transaction; scopes it does not contain are left alone, and a notice names the billing
+accounts of the load's periods that were kept that way. Loading the same files again
 (same content, same --fill) changes nothing. Give all files of a period in one command
 (a directory or a glob): a scope is replaced by exactly the rows of this load.
 """
@@ -47,27 +48,39 @@ def collect(
     files = expand(paths, "FOCUS")
     settings = [f"fill:{name}={value}" for name, value in sorted(fills.items())]
     with ingest.Load(con, SOURCE, " ".join(paths), files, settings) as load:
-        if load.unchanged:
-            return load.report()
-        for source in files:
-            columns, reader, params = _reader(con, source)
-            if columns.ignored:
-                notice(
-                    f"{source.path}: ignoring non-FOCUS column(s) {', '.join(columns.ignored)} "
-                    "(custom columns are kept when named x_…)"
-                )
-            missing = [name for name in focus.REQUIRED if name not in columns.mapped and name not in fills]
-            if missing:
-                example = "BillingCurrency=USD" if "BillingCurrency" in missing else "COLUMN=VALUE"
-                raise InputError(
-                    f"{source.path}: missing mandatory FOCUS column(s) {', '.join(missing)}; add them to the "
-                    f"file, or give one value for every row with --fill {example}"
-                )
-            query, query_params = _select(columns, fills, reader, params)
-            rows = load.stage_file(source, query, query_params)
-            if rows == 0:
-                notice(f"{source.path}: no rows")
-        return load.commit()
+        report = load.report() if load.unchanged else _stage_and_commit(con, load, files, fills, notice)
+    for message in ingest.other_accounts(con, report):
+        notice(message)
+    return report
+
+
+def _stage_and_commit(
+    con: duckdb.DuckDBPyConnection,
+    load: ingest.Load,
+    files: Sequence[SourceFile],
+    fills: Mapping[str, str],
+    notice: Callable[[str], None],
+) -> ingest.LoadReport:
+    """Stage every file (the first bad value stops the load), then replace the scopes they hold."""
+    for source in files:
+        columns, reader, params = _reader(con, source)
+        if columns.ignored:
+            notice(
+                f"{source.path}: ignoring non-FOCUS column(s) {', '.join(columns.ignored)} "
+                "(custom columns are kept when named x_…)"
+            )
+        missing = [name for name in focus.REQUIRED if name not in columns.mapped and name not in fills]
+        if missing:
+            example = "BillingCurrency=USD" if "BillingCurrency" in missing else "COLUMN=VALUE"
+            raise InputError(
+                f"{source.path}: missing mandatory FOCUS column(s) {', '.join(missing)}; add them to the "
+                f"file, or give one value for every row with --fill {example}"
+            )
+        query, query_params = _select(columns, fills, reader, params)
+        rows = load.stage_file(source, query, query_params)
+        if rows == 0:
+            notice(f"{source.path}: no rows")
+    return load.commit()
 
 
 def canonical_fill(fill: Mapping[str, str]) -> dict[str, str]:
