@@ -225,8 +225,11 @@ database = "finops.duckdb"
 # Which run tags carry what (first tag present wins).
 # team_tags = ["team"]
 # owner_tags = ["owner", "mlflow.user"]
+# project_tags = ["project"]
+# kind_tag = "kind"                   # training, deployment, batch or notebook; training when absent
 # host_tags = ["host", "hostname", "node", "k8s_node"]
 # resource_tags = ["resource_id", "aws_instance_id", "instance_id", "gce_instance", "sagemaker_job"]
+# gpu_tags = ["gpus", "gpu_count"]    # the run's GPU count, split equally between its hosts
 
 [bridge]
 # Host or node names in workload records -> the bill's ResourceId.

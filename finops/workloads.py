@@ -9,6 +9,11 @@ Identity and replacement (the same for Slurm, MLflow, manifests, DCGM, nvidia-sm
   timestamp ("span"), so a log saved again with another start or step does not leave doubles;
   per-run telemetry (MLflow) replaces only samples with the same (host, gpu, ts) ("keys"), so
   collecting one experiment never removes another's.
+- A file collection that holds only some of the value columns (`carries`, e.g. one saved DCGM
+  query per metric) replaces only those: a stored sample of the same (host, gpu, ts) keeps its
+  other values, and "span" works per GPU (host, gpu) instead of per host: that GPU's stored
+  samples in the span that the collection has no row for lose the carried values, and go once
+  they hold no value. A "fill" column is written only where the stored sample has no value.
 Each write is one transaction, recorded in ingest_loads.
 """
 
@@ -55,6 +60,9 @@ def status_of(word: str | None) -> str | None:
     word = word.strip().lower()
     return STATUSES.get(word, word)
 
+
+VALUES = ("utilization", "memory_used_mib", "memory_total_mib", "power_watts")  # a sample's measured columns
+Carry = Literal["replace", "fill"]
 
 SAMPLE_SCHEMA = pa.schema(
     [
@@ -135,11 +143,17 @@ def write(
     window: tuple[datetime, datetime] | None = None,
     files: Sequence[SourceFile] = (),
     replace: Literal["span", "keys"] = "span",
+    carries: Mapping[str, Carry] | None = None,
 ) -> CollectReport:
-    """Validate, then replace these workloads (with their placements) and samples in one transaction."""
+    """Validate, then replace these workloads (with their placements) and samples in one transaction.
+
+    `carries` names the VALUES columns a file collection holds, each to "replace" or to "fill"; None
+    (or every column replaced) replaces whole samples.
+    """
     workload_table, placement_table = _tables(source, workloads)
     if samples is not None:
         samples = _checked_samples(samples, source)
+        carries = _partial(samples, source, carries, window)
     with transaction(con):
         con.register("_new_workloads", workload_table)
         con.register("_new_placements", placement_table)
@@ -164,7 +178,7 @@ def write(
             con.execute(
                 "INSERT INTO workload_placements BY NAME SELECT *, current_timestamp AS loaded_at FROM _new_placements"
             )
-            hosts = _replace_samples(con, source, samples, window, replace) if samples is not None else 0
+            hosts = _replace_samples(con, source, samples, window, replace, carries) if samples is not None else 0
         finally:
             con.unregister("_new_workloads")
             con.unregister("_new_placements")
@@ -269,44 +283,113 @@ def _checked_samples(samples: pa.Table, source: str) -> pa.Table:
     return samples
 
 
+def _partial(
+    samples: pa.Table, source: str, carries: Mapping[str, Carry] | None, window: tuple[datetime, datetime] | None
+) -> Mapping[str, Carry] | None:
+    """The checked `carries` of a partial collection; None for one that replaces whole samples."""
+    if carries is None:
+        return None
+    if not set(carries) <= set(VALUES) or not set(carries.values()) <= {"replace", "fill"}:
+        raise ValueError(f"{source}: carries {dict(carries)} must map some of {', '.join(VALUES)} to replace or fill")
+    if all(carries.get(column) == "replace" for column in VALUES):
+        return None
+    if window is not None:
+        raise ValueError(f"{source}: a window collection asks for every metric, so it replaces whole samples")
+    stray = [c for c in VALUES if c not in carries and samples.column(c).null_count != samples.num_rows]
+    if stray:
+        raise ValueError(f"{source}: samples hold values in {', '.join(stray)}, which the collection does not carry")
+    return carries
+
+
 def _replace_samples(
     con: duckdb.DuckDBPyConnection,
     source: str,
     samples: pa.Table,
     window: tuple[datetime, datetime] | None,
     replace: str,
+    carries: Mapping[str, Carry] | None,
 ) -> int:
-    """Replace the samples this collection covers; return the number of hosts it had samples for."""
+    """Replace the samples (of a partial collection: the values) this collection covers; count its hosts."""
     con.register("_new_samples", samples)
     try:
-        if window is not None:
-            outside = fetch_one(con, "SELECT count(*) FROM _new_samples WHERE ts < ? OR ts >= ?", list(window))
-            if outside and outside[0]:
-                raise InputError(f"{source}: {outside[0]} sample(s) lie outside the collected window")
-            con.execute(
-                "DELETE FROM gpu_samples WHERE source = ? AND ts >= ? AND ts < ? "
-                "AND host IN (SELECT DISTINCT host FROM _new_samples)",
-                [source, window[0], window[1]],
-            )
-        elif replace == "span":
-            con.execute(
-                "DELETE FROM gpu_samples AS g USING (SELECT host, min(ts) AS lo, max(ts) AS hi FROM _new_samples "
-                "GROUP BY host) AS b WHERE g.source = ? AND g.host IS NOT DISTINCT FROM b.host "
-                "AND g.ts BETWEEN b.lo AND b.hi",
-                [source],
-            )
+        if carries is not None:
+            _merge_samples(con, source, carries, per_gpu_span=replace == "span")
         else:
-            con.execute(
-                "DELETE FROM gpu_samples AS g USING _new_samples AS n WHERE g.source = ? AND g.ts = n.ts "
-                "AND g.host IS NOT DISTINCT FROM n.host AND g.gpu_uuid IS NOT DISTINCT FROM n.gpu_uuid "
-                "AND g.gpu_index IS NOT DISTINCT FROM n.gpu_index",
-                [source],
-            )
-        con.execute("INSERT INTO gpu_samples BY NAME SELECT *, ? AS source FROM _new_samples", [source])
+            if window is not None:
+                outside = fetch_one(con, "SELECT count(*) FROM _new_samples WHERE ts < ? OR ts >= ?", list(window))
+                if outside and outside[0]:
+                    raise InputError(f"{source}: {outside[0]} sample(s) lie outside the collected window")
+                con.execute(
+                    "DELETE FROM gpu_samples WHERE source = ? AND ts >= ? AND ts < ? "
+                    "AND host IN (SELECT DISTINCT host FROM _new_samples)",
+                    [source, window[0], window[1]],
+                )
+            elif replace == "span":
+                con.execute(
+                    "DELETE FROM gpu_samples AS g USING (SELECT host, min(ts) AS lo, max(ts) AS hi FROM _new_samples "
+                    "GROUP BY host) AS b WHERE g.source = ? AND g.host IS NOT DISTINCT FROM b.host "
+                    "AND g.ts BETWEEN b.lo AND b.hi",
+                    [source],
+                )
+            else:
+                con.execute(
+                    f"DELETE FROM gpu_samples AS g USING _new_samples AS n WHERE g.source = ? AND {_SAME}", [source]
+                )
+            con.execute("INSERT INTO gpu_samples BY NAME SELECT *, ? AS source FROM _new_samples", [source])
         hosts = fetch_one(con, "SELECT count(DISTINCT host) FROM _new_samples")
     finally:
         con.unregister("_new_samples")
     return int(hosts[0]) if hosts else 0
+
+
+def _merge_samples(
+    con: duckdb.DuckDBPyConnection, source: str, carries: Mapping[str, Carry], per_gpu_span: bool
+) -> None:
+    """Write the carried values of _new_samples into the stored samples, keeping the values it does not carry."""
+    how = {"source": source, **{column: carries.get(column, "keep") for column in VALUES}}
+    if per_gpu_span:
+        con.execute(_DROP_EMPTIED, how)
+        con.execute(_CLEAR_CARRIED, how)
+    con.execute(_MERGE_MATCHED, how)
+    con.execute(_INSERT_UNMATCHED, {"source": source})
+
+
+# The SQL of a partial collection. $source binds the source; $<column> of VALUES binds replace, fill or keep.
+_SAME = (
+    "g.ts = n.ts AND g.host IS NOT DISTINCT FROM n.host AND g.gpu_uuid IS NOT DISTINCT FROM n.gpu_uuid "
+    "AND g.gpu_index IS NOT DISTINCT FROM n.gpu_index"
+)
+_GPU_SPANS = "(SELECT host, gpu_uuid, gpu_index, min(ts) AS lo, max(ts) AS hi FROM _new_samples GROUP BY ALL) AS b"
+_UNMATCHED_IN_SPAN = (
+    "g.source = $source AND g.host IS NOT DISTINCT FROM b.host AND g.gpu_uuid IS NOT DISTINCT FROM b.gpu_uuid "
+    "AND g.gpu_index IS NOT DISTINCT FROM b.gpu_index AND g.ts BETWEEN b.lo AND b.hi "
+    f"AND NOT EXISTS (SELECT 1 FROM _new_samples AS n WHERE {_SAME})"
+)
+# A stored sample in a GPU's span with no new row at its instant: it goes if only carried values would be left ...
+_DROP_EMPTIED = f"DELETE FROM gpu_samples AS g USING {_GPU_SPANS} WHERE {_UNMATCHED_IN_SPAN} AND " + " AND ".join(
+    f"(g.{c} IS NULL OR ${c} = 'replace')" for c in VALUES
+)
+# ... else it loses the replaced values.
+_CLEAR_CARRIED = (
+    "UPDATE gpu_samples AS g SET "
+    + ", ".join(f"{c} = CASE WHEN ${c} = 'replace' THEN NULL ELSE g.{c} END" for c in VALUES)
+    + f" FROM {_GPU_SPANS} WHERE {_UNMATCHED_IN_SPAN}"
+)
+# A stored sample at a new row's (host, gpu, ts) takes the carried values and any labels the new row has.
+_MERGE_MATCHED = (
+    "UPDATE gpu_samples AS g SET "
+    + ", ".join(
+        f"{c} = CASE ${c} WHEN 'replace' THEN n.{c} WHEN 'fill' THEN coalesce(g.{c}, n.{c}) ELSE g.{c} END"
+        for c in VALUES
+    )
+    + ", "
+    + ", ".join(f"{c} = coalesce(n.{c}, g.{c})" for c in ("resource_id", "gpu_model", "pod", "namespace", "container"))
+    + f" FROM _new_samples AS n WHERE g.source = $source AND {_SAME}"
+)
+_INSERT_UNMATCHED = (
+    "INSERT INTO gpu_samples BY NAME SELECT n.*, $source AS source FROM _new_samples AS n "
+    f"WHERE NOT EXISTS (SELECT 1 FROM gpu_samples AS g WHERE g.source = $source AND {_SAME})"
+)
 
 
 def _record(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 from datetime import UTC, datetime, timedelta
@@ -394,17 +395,99 @@ def test_federate_dump_uses_line_times_and_exported_pod_labels(run, db):
     ]  # fmt: skip
 
 
+M1, M2, M3 = (at(f"2025-10-01T12:0{n}:00+00:00") for n in (1, 2, 3))
+POD = ("run-42-worker-0", "ml-train", "trainer")
+SAVED_ROWS = [
+    (M1, "node-a100-1", G1, 1, A100, 0.0, 0.0, None, None, None, None, None),
+    (M2, "node-a100-1", G1, 1, A100, 0.0, 0.0, None, None, None, None, None),
+    (M3, "node-a100-1", G1, 1, A100, None, 0.0, None, None, None, None, None),  # "+Inf"
+    (M1, "node-a100-1", G0, 0, A100, 95.0, 61300.0, None, None, *POD),
+    (M2, "node-a100-1", G0, 0, A100, None, 61300.0, None, None, *POD),  # "NaN"
+    (M3, "node-a100-1", G0, 0, A100, 99.0, 61400.0, None, None, *POD),
+]
+
+
 def test_saved_query_range_with_nan_and_inf(run, db):
     assert run("collect", "dcgm", str(SAVED)).exit_code == 0
-    m = [at(f"2025-10-01T12:0{n}:00+00:00") for n in (1, 2, 3)]
-    pod = ("run-42-worker-0", "ml-train", "trainer")
-    assert rows(db) == [
-        (m[0], "node-a100-1", G1, 1, A100, 0.0, 0.0, None, None, None, None, None),
-        (m[1], "node-a100-1", G1, 1, A100, 0.0, 0.0, None, None, None, None, None),
-        (m[2], "node-a100-1", G1, 1, A100, None, 0.0, None, None, None, None, None),  # "+Inf"
-        (m[0], "node-a100-1", G0, 0, A100, 95.0, 61300.0, None, None, *pod),
-        (m[1], "node-a100-1", G0, 0, A100, None, 61300.0, None, None, *pod),  # "NaN"
-        (m[2], "node-a100-1", G0, 0, A100, 99.0, 61400.0, None, None, *pod),
+    assert rows(db) == SAVED_ROWS
+
+
+def one_query_per_metric(folder: Path) -> dict[str, Path]:
+    """SAVED as Prometheus answers it one query at a time: one saved query_range answer per metric."""
+    answer = json.loads(SAVED.read_text(encoding="utf-8"))
+    found: dict[str, Path] = {}
+    for series in answer["data"]["result"]:
+        path = found.setdefault(series["metric"]["__name__"], folder / f"{series['metric']['__name__']}.json")
+        part = (
+            json.loads(path.read_text())
+            if path.exists()
+            else {**answer, "data": {"resultType": "matrix", "result": []}}
+        )
+        part["data"]["result"].append(series)
+        path.write_text(json.dumps(part), encoding="utf-8")
+    return found
+
+
+def test_one_saved_query_per_command_keeps_the_metrics_loaded_before(run, db, tmp_path):
+    files = one_query_per_metric(tmp_path)
+    assert sorted(files) == ["DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_GPU_UTIL"]
+    assert run("collect", "dcgm", str(files["DCGM_FI_DEV_GPU_UTIL"])).exit_code == 0
+    assert run("collect", "dcgm", str(files["DCGM_FI_DEV_FB_USED"])).exit_code == 0
+    assert rows(db) == SAVED_ROWS  # the utilization of the first command is still there, exactly
+    for again in (files["DCGM_FI_DEV_FB_USED"], files["DCGM_FI_DEV_GPU_UTIL"], SAVED):
+        result = run("collect", "dcgm", str(again), "--format", "csv")
+        assert result.stdout.splitlines()[1] == "dcgm,0,0,0,6,1", result.output
+        assert rows(db) == SAVED_ROWS  # loading again replaces: no doubles, no change
+    assert query(db, "SELECT count(*) FROM ingest_loads") == [(5,)]
+
+
+# A DCGM exporter scrape cut into one file per metric (FB_USED and FB_FREE together: memory_total is their sum).
+UTIL, MEMORY, POWER, ENGINE = (
+    ("DCGM_FI_DEV_GPU_UTIL",),
+    ("DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_FREE"),
+    ("DCGM_FI_DEV_POWER_USAGE",),
+    ("DCGM_FI_PROF_GR_ENGINE_ACTIVE",),
+)
+
+
+def scrape_of(folder: Path, metrics: tuple[str, ...]) -> Path:
+    path = folder / f"{metrics[0]}-20251001T120000Z.prom"
+    lines = SCRAPE.read_text(encoding="utf-8").splitlines()
+    path.write_text("".join(f"{line}\n" for line in lines if line.split("{")[0] in metrics), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("order", [(UTIL, MEMORY, POWER, ENGINE), (ENGINE, POWER, MEMORY, UTIL)])
+def test_a_scrape_loaded_one_metric_per_command_adds_up_to_the_whole(run, db, tmp_path, order):
+    for metrics in order:
+        result = run("collect", "dcgm", str(scrape_of(tmp_path, metrics)))
+        assert result.exit_code == 0, result.output
+    # GPU_UTIL wins over GR_ENGINE_ACTIVE × 100 (91.2345 for GPU 0) whichever came first; MIG instances keep it
+    assert rows(db) == SCRAPE_ROWS
+    assert run("collect", "dcgm", str(SCRAPE)).exit_code == 0
+    assert rows(db) == SCRAPE_ROWS
+
+
+def test_free_memory_without_used_memory_is_named(run, db, loaded, tmp_path):
+    free = scrape_of(tmp_path, ("DCGM_FI_DEV_FB_FREE",))
+    assert one_line_error(run("collect", "dcgm", str(free))) == (
+        f"Error: {free}: DCGM_FI_DEV_FB_FREE without DCGM_FI_DEV_FB_USED gives no memory_total_mib (used + free); "
+        "collect the two in one command, e.g. finops collect dcgm FB_USED.json FB_FREE.json"
+    )
+    assert (snapshot(db), rows(db)) == loaded
+    power = scrape_of(tmp_path, ("DCGM_FI_DEV_POWER_USAGE", "DCGM_FI_DEV_FB_FREE"))
+    result = run("collect", "dcgm", str(power))
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        f"notice: {power}: DCGM_FI_DEV_FB_FREE without DCGM_FI_DEV_FB_USED gives no memory_total_mib "
+        "(used + free); collect the two in one command, e.g. finops collect dcgm FB_USED.json FB_FREE.json"
+    ]
+    assert query(
+        db, "SELECT gpu_uuid, memory_total_mib, power_watts FROM gpu_samples WHERE ts = $1 ORDER BY 1", [NOON]
+    ) == [
+        (G1, None, 61.2),
+        (G0, None, 312.456),
+        (G2, None, 245.5),
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from pathlib import Path
 
@@ -91,6 +92,20 @@ def test_collect_and_bridge_sections(tmp_path):
     path.write_text('[collect.mlflow]\nhost_tags = "host"\n')
     with pytest.raises(ConfigError, match=r"'collect.mlflow.host_tags' must be a list of strings"):
         config.load(path, environ={})
+
+
+def test_the_starter_shows_every_mlflow_key_with_its_default(tmp_path):
+    start = config.STARTER.index("[collect.mlflow]\n")
+    section = config.STARTER[start : config.STARTER.index("\n[", start)]
+    examples = [line.removeprefix("# ") for line in section.splitlines() if " = " in line]
+    keys = [example.split(" = ")[0] for example in examples]
+    assert keys == [f.name for f in dataclasses.fields(config.MlflowSettings)]
+    path = tmp_path / "finops.toml"
+    path.write_text("[collect.mlflow]\n" + "\n".join(examples) + "\n")
+    assert config.load(path, environ={}).collect.mlflow == config.MlflowSettings()
+    path.write_text('[collect.mlflow]\nproject_tags = ["team_project"]\nkind_tag = "job_kind"\ngpu_tags = ["n_gpu"]\n')
+    mlflow = config.load(path, environ={}).collect.mlflow
+    assert (mlflow.project_tags, mlflow.kind_tag, mlflow.gpu_tags) == (("team_project",), "job_kind", ("n_gpu",))
 
 
 def test_explicit_missing_config_is_an_error(tmp_path):

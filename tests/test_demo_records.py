@@ -280,9 +280,24 @@ def test_status_unmatched_shows_the_host_names_until_bridged(run: Any, tmp_path:
     assert run("collect", "workloads", str(records[1])).exit_code == 0
     assert run("collect", "dcgm", str(records[0])).exit_code == 0
     result = run("status", "unmatched", "--format", "csv")
-    found = sorted((row["record"], row["name"]) for row in csv.DictReader(result.stdout.splitlines()))
+    listed = list(csv.DictReader(result.stdout.splitlines()))
+    found = sorted((row["record"], row["name"]) for row in listed)
     ip = next(name for _, name in found if IP_HOST.fullmatch(name))
     assert found == sorted((r, n) for r in ("gpu telemetry", "placement") for n in ("gpu-node-07", ip))
+    # A placement row spans its name's placements; every placement on these two hosts has ended.
+    placed = defaultdict(list)
+    for work in json.loads(records[1].read_text()):
+        for place in work["placements"]:
+            placed[place["resource_id"]].append((work["workload_id"], place["start"], place["end"]))
+    assert [
+        (row["name"], row["workloads"], row["first_seen"], row["last_seen"])
+        for row in listed
+        if row["record"] == "placement"
+    ] == [
+        (name, str(len({w for w, _, _ in placed[name]})), min(s for _, s, _ in placed[name]),
+         max(e for _, _, e in placed[name]))
+        for name in sorted(("gpu-node-07", ip))
+    ]  # fmt: skip
     bill = read_bill(billing)
     (tmp_path / "finops.toml").write_text(
         f'[bridge]\naliases = {{ "gpu-node-07" = "{bill.devbox}", "{ip}" = "{bill.pool}" }}\n'
@@ -290,5 +305,5 @@ def test_status_unmatched_shows_the_host_names_until_bridged(run: Any, tmp_path:
     assert run("--config", str(tmp_path / "finops.toml"), "collect", "workloads", str(records[1])).exit_code == 0
     assert (
         run("status", "unmatched", "--format", "csv").stdout.strip()
-        == "record,source,name,workloads,first_seen,last_seen"
+        == "record,source,name,workloads,running,first_seen,last_seen"
     )

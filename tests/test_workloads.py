@@ -108,6 +108,80 @@ def test_file_samples_replace_each_hosts_span(con):
     assert rows(con, "SELECT count(*) FROM gpu_samples WHERE host = 'h1'") == [(31 + 59 + 1,)]  # 0..30, new, 89
 
 
+def partial(gpu: int, minutes: list[float], column: str, values: list[float]):
+    """One GPU's samples holding values in one column only, as a one-metric file gives them."""
+    ts = [T0 + timedelta(minutes=m) for m in minutes]
+    return wl.samples_table({"ts": ts, "host": ["h1"] * len(ts), "gpu_index": [gpu] * len(ts), column: values})
+
+
+def test_a_partial_collection_replaces_only_the_columns_it_carries(con):
+    def write(samples, carries):
+        wl.write(con, "dcgm", "f", samples=samples, carries=carries)
+        return rows(con, "SELECT gpu_index, ts, utilization, power_watts FROM gpu_samples ORDER BY 1, 2")
+
+    def at(minute: float) -> datetime:
+        return T0 + timedelta(minutes=minute)
+
+    power, util, fill = {"power_watts": "replace"}, {"utilization": "replace"}, {"utilization": "fill"}
+    write(partial(0, [0, 1, 2, 3], "power_watts", [200.0, 201.0, 202.0, 203.0]), power)
+    write(partial(1, [0], "utilization", [50.0]), util)
+    assert write(partial(0, [0, 1, 2, 3], "utilization", [10.0, 11.0, 12.0, 13.0]), util) == [
+        (0, at(0), 10.0, 200.0),
+        (0, at(1), 11.0, 201.0),
+        (0, at(2), 12.0, 202.0),
+        (0, at(3), 13.0, 203.0),
+        (1, at(0), 50.0, None),
+    ]
+    # Saved again with another step: the utilization between 0:30 and 1:30 is replaced, the power kept.
+    assert write(partial(0, [0.5, 1.5], "utilization", [90.0, 91.0]), util) == [
+        (0, at(0), 10.0, 200.0),
+        (0, at(0.5), 90.0, None),
+        (0, at(1), None, 201.0),
+        (0, at(1.5), 91.0, None),
+        (0, at(2), 12.0, 202.0),
+        (0, at(3), 13.0, 203.0),
+        (1, at(0), 50.0, None),
+    ]
+    # "fill" writes only where the stored sample has no value; a sample left with no value at all goes.
+    write(partial(0, [1, 2], "utilization", [77.0, 78.0]), fill)
+    assert write(partial(1, [-1, 1], "utilization", [60.0, 61.0]), util) == [
+        (0, at(0), 10.0, 200.0),
+        (0, at(0.5), 90.0, None),
+        (0, at(1), 77.0, 201.0),
+        (0, at(1.5), 91.0, None),
+        (0, at(2), 12.0, 202.0),
+        (0, at(3), 13.0, 203.0),
+        (1, at(-1), 60.0, None),
+        (1, at(1), 61.0, None),
+    ]
+    before = rows(con, "SELECT * FROM gpu_samples ORDER BY ALL")
+    write(partial(0, [0, 1, 2, 3], "power_watts", [200.0, 201.0, 202.0, 203.0]), power)
+    write(partial(0, [1, 2], "utilization", [77.0, 78.0]), fill)
+    assert rows(con, "SELECT * FROM gpu_samples ORDER BY ALL") == before  # loading again changes nothing
+
+
+def test_a_partial_collection_holds_values_only_in_the_columns_it_carries(con):
+    both = wl.samples_table({"ts": [T0], "host": ["h1"], "utilization": [1.0], "power_watts": [2.0]})
+    with pytest.raises(ValueError, match="samples hold values in power_watts, which the collection does not carry"):
+        wl.write(con, "dcgm", "f", samples=both, carries={"utilization": "replace"})
+    with pytest.raises(ValueError, match="a window collection asks for every metric"):
+        wl.write(con, "dcgm", "f", samples=both, window=(T0, T0 + timedelta(hours=1)), carries={"utilization": "fill"})
+    assert rows(con, "SELECT count(*) FROM gpu_samples") == [(0,)]
+
+
+def test_an_unmatched_name_still_in_use_has_no_last_seen(con):
+    end = T0 + timedelta(hours=3)
+    done = run("done", end=end, placements=(wl.Placement("gpu-a"), wl.Placement("gpu-b")))
+    going = run("going", started_at=T0 + timedelta(hours=1), placements=(wl.Placement("gpu-b"),))
+    wl.write(con, "manifest", "m", [done, going])
+    wl.write(con, "nvidia-smi", "n", samples=samples("gpu-a", range(0, 3)))
+    assert rows(con, "SELECT * FROM unmatched_resources ORDER BY record, name") == [
+        ("gpu telemetry", "nvidia-smi", "gpu-a", None, T0, T0 + timedelta(minutes=2), None),
+        ("placement", "manifest", "gpu-a", 1, T0, end, 0),
+        ("placement", "manifest", "gpu-b", 2, T0, None, 1),  # "going" has not ended: no last_seen
+    ]
+
+
 def test_keyed_samples_replace_only_the_same_host_gpu_and_time(con):
     wl.write(con, "mlflow", "a", samples=samples("h1", range(200, 210), 10.0), replace="keys")
     wl.write(con, "mlflow", "b", samples=samples("h1", [*range(190, 200), *range(210, 220)], 70.0), replace="keys")

@@ -5,13 +5,18 @@ for a MIG instance) or else its index. Live mode fetches the whole window [start
 the window's samples of the hosts it returned in one transaction (another cluster's hosts are kept):
 collecting the same window again changes nothing, an overlapping
 window replaces the overlap, a failed request writes nothing, and a window Prometheus has no samples for is
-refused rather than emptied (it may be past the server's retention). File mode replaces, per host, the dcgm
-samples between the first and last instant the files hold for that host. The metrics of one GPU at one
-instant merge into one row (NaN and ±Inf are null); where two series disagree (a GPU scraped twice) the
-larger value wins.
+refused rather than emptied (it may be past the server's retention); it asks for every metric, so it replaces
+whole samples. File mode replaces, per host, the dcgm samples between the first and last instant the files
+hold for that host, when the files carry every column (GPU_UTIL, FB_USED with FB_FREE, POWER_USAGE). Files
+that carry fewer (a saved query_range answer holds one metric) replace only those columns, per GPU between
+its first and last instant: a sample of the same (host, GPU, ts) keeps its other values, so loading one
+metric per command adds up to loading them together. The metrics of one GPU at one instant merge into one
+row (NaN and ±Inf are null); where two series disagree (a GPU scraped twice) the larger value wins.
 
 Choices: utilization is DCGM_FI_DEV_GPU_UTIL; a GPU with no such series in the collection (a MIG instance,
-for which DCGM does not report it) gets DCGM_FI_PROF_GR_ENGINE_ACTIVE × 100, never a mix within one GPU.
+for which DCGM does not report it) gets DCGM_FI_PROF_GR_ENGINE_ACTIVE × 100, never a mix within one GPU; files
+with GR_ENGINE_ACTIVE but no GPU_UTIL only fill samples that have no utilization, so they never override
+GPU_UTIL loaded before. memory_total_mib is FB_USED + FB_FREE, so FB_FREE counts only beside FB_USED.
 Scrape lines carry no time, so a scrape file needs `# finops-scraped-at: <ISO 8601>` or a name such as
 dcgm-20251001T120000Z.prom (a per-line timestamp wins); the file's modification time is never used.
 `exported_pod`/`_namespace`/`_container` win over `pod`/… (Prometheus renames the workload's labels so when
@@ -87,7 +92,9 @@ def collect(
     points = _Points(catalog)
     for file in files:
         _read(points, file.path, notice)
-    return wl.write(con, source, " ".join(paths), samples=catalog.table([points.merge(con)]), files=files)
+    carries, unused = _carries(catalog.metrics, " ".join(paths), notice)
+    samples = catalog.table([points.merge(con, leave_out=unused)])
+    return wl.write(con, source, " ".join(paths), samples=samples, files=files, carries=carries)
 
 
 def _fetch(
@@ -146,6 +153,33 @@ def _files(arguments: Sequence[str]) -> list[SourceFile]:
     return [fingerprint(p) for p in sorted(found)]
 
 
+def _carries(
+    metrics: set[str], where: str, notice: Callable[[str], None]
+) -> tuple[dict[str, wl.Carry], tuple[str, ...]]:
+    """The gpu_samples columns these metrics carry (engine activity alone only fills), and metrics left out."""
+    carries: dict[str, wl.Carry] = {}
+    if "DCGM_FI_DEV_GPU_UTIL" in metrics:
+        carries["utilization"] = "replace"
+    elif "DCGM_FI_PROF_GR_ENGINE_ACTIVE" in metrics:
+        carries["utilization"] = "fill"
+    if "DCGM_FI_DEV_FB_USED" in metrics:
+        carries["memory_used_mib"] = "replace"
+        if "DCGM_FI_DEV_FB_FREE" in metrics:
+            carries["memory_total_mib"] = "replace"
+    if "DCGM_FI_DEV_POWER_USAGE" in metrics:
+        carries["power_watts"] = "replace"
+    if "DCGM_FI_DEV_FB_FREE" in metrics and "DCGM_FI_DEV_FB_USED" not in metrics:
+        message = (
+            f"{where}: DCGM_FI_DEV_FB_FREE without DCGM_FI_DEV_FB_USED gives no memory_total_mib (used + free); "
+            "collect the two in one command, e.g. finops collect dcgm FB_USED.json FB_FREE.json"
+        )
+        if not carries:
+            raise InputError(message)
+        notice(message)
+        return carries, ("DCGM_FI_DEV_FB_FREE",)
+    return carries, ()
+
+
 def _read(points: _Points, path: Path, notice: Callable[[str], None]) -> None:
     """Add the DCGM samples of one saved scrape or API answer."""
     before = len(points.ts)
@@ -168,6 +202,7 @@ class _Catalog:
         self.pods: dict[tuple[str | None, str | None, str | None, bool], int] = {}  # (pod, ns, container, renamed)
         self.targets: set[str | None] = set()  # pods that scraped the exporter, seen beside exported_pod
         self.with_util: set[int] = set()
+        self.metrics: set[str] = set()  # the METRICS any series had
 
     def identify(self, raw: Mapping[str, Any], where: str) -> tuple[int, int]:
         """(GPU number, pod label-set number or -1) of one series' labels."""
@@ -228,6 +263,7 @@ class _Points:
     def add(self, metric: str, labels: Mapping[str, Any], points: Sequence[tuple[int, float]], where: str) -> None:
         """Add one series' (µs, value) points of a metric."""
         gpu, label = self.catalog.identify(labels, where)
+        self.catalog.metrics.add(metric)
         if metric == METRICS[0]:
             self.catalog.with_util.add(gpu)
         n = len(points)
@@ -237,7 +273,7 @@ class _Points:
         self.ts.extend(p[0] for p in points)
         self.value.extend(p[1] for p in points)
 
-    def merge(self, con: duckdb.DuckDBPyConnection) -> pa.Table:
+    def merge(self, con: duckdb.DuckDBPyConnection, leave_out: Sequence[str] = ()) -> pa.Table:
         """One row per (GPU, ts): a column per metric, NaN and ±Inf as null, the larger of duplicates."""
         points = pa.table(
             {
@@ -248,6 +284,9 @@ class _Points:
                 "value": pa.array(self.value, pa.float64()),
             }
         )
+        if leave_out:
+            unused = pa.array([_CODES[name] for name in leave_out], pa.int8())
+            points = points.filter(pc.invert(pc.is_in(points.column("metric"), value_set=unused)))
         con.register("_dcgm_points", points)
         try:
             return con.sql(_MERGE).to_arrow_table()
