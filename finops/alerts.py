@@ -185,7 +185,10 @@ def _anomalies(
     con: duckdb.DuckDBPyConnection, settings: Settings, scope: str, start: date, until: date, first_day: date | None
 ) -> list[Anomaly]:
     conf = settings.anomalies
-    if until <= start:
+    # Only days with enough baseline can be anomalies (anomaly.check_day): none, no query.
+    days = [start + timedelta(days=i) for i in range((until - start).days)]
+    days = [d for d in days if len(anomaly.baseline_days(d, conf.weeks, first_day)) >= anomaly.MIN_BASELINE_DAYS]
+    if not days:
         return []
     window_start = start - timedelta(days=7 * conf.weeks)
     rows = con.execute(
@@ -195,7 +198,6 @@ def _anomalies(
     series: dict[tuple[str, str], dict[date, Decimal]] = {}
     for day, currency, value, cost in rows:
         series.setdefault((value, currency), {})[day] = cost
-    days = [start + timedelta(days=i) for i in range((until - start).days)]
     found = []  # (value, currency, day, actual, expected, baseline days)
     for (value, currency), daily in series.items():
         for day, actual, expected in anomaly.detect(daily, days, conf, first_day):

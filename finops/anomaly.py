@@ -13,6 +13,7 @@ baseline median.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -55,10 +56,14 @@ def median(values: list[Decimal]) -> Decimal:
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
-def baseline_days(day: date, weeks: int, first_bill_day: date | None) -> list[date]:
-    """The same weekday in each of the `weeks` weeks before `day`, from the bill's first day on."""
+@functools.lru_cache(maxsize=4096)
+def baseline_days(day: date, weeks: int, first_bill_day: date | None) -> tuple[date, ...]:
+    """The same weekday in each of the `weeks` weeks before `day`, from the bill's first day on.
+
+    Cached: every series of an evaluation asks for the same few days.
+    """
     days = [day - timedelta(days=7 * k) for k in range(1, weeks + 1)]
-    return [d for d in days if first_bill_day is None or d >= first_bill_day]
+    return tuple(d for d in days if first_bill_day is None or d >= first_bill_day)
 
 
 def check_day(
@@ -98,7 +103,7 @@ def detect(
 
 
 def contributors(
-    rows: Iterable[tuple[date, str, str, Decimal]], day: date, base: list[date], skip_kind: str
+    rows: Iterable[tuple[date, str, str, Decimal]], day: date, base: Iterable[date], skip_kind: str
 ) -> tuple[Contributor, ...]:
     """The top risers per kind from (day, kind, name, cost) rows: cost on `day` minus the baseline median."""
     spend: dict[tuple[str, str], dict[date, Decimal]] = {}

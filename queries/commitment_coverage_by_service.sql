@@ -4,7 +4,7 @@
 -- Usage lines only (ChargeCategory Usage, not the Unused commitment rows). coverage =
 -- covered ListCost ÷ all usage ListCost of the service, rounded to 6 decimals; a service that no
 -- commitment touched in the period is listed only when it shares a provider with one that did.
-WITH usage AS (
+WITH usage AS NOT MATERIALIZED (  -- inlined: materialising would copy every usage line
     SELECT
         coalesce(ProviderName, x_Provider, '(unknown)') AS provider,
         coalesce(ServiceName, '(unknown)') AS service,

@@ -5,7 +5,7 @@
 --
 -- idle_share is the idle cost ÷ everything allocated from the resource's lines (all buckets),
 -- rounded to 6 decimals.
-WITH shares AS (
+WITH shares AS NOT MATERIALIZED (  -- inlined: each use filters it (materialising copies every allocation)
     -- The period's shares of every bucket, priced on the chosen basis.
     SELECT *
     FROM priced_allocations($basis, $period)
@@ -18,7 +18,7 @@ idle AS (
         billing_currency,
         sum(cost) AS idle_cost,
         sum(gpu_hours) AS idle_gpu_hours,
-        count(DISTINCT line_item_id) AS line_items
+        count(*) AS line_items  -- a line has at most one idle share (time share leaves one remainder)
     FROM shares
     WHERE bucket = 'idle'
     GROUP BY resource_id, team, billing_currency

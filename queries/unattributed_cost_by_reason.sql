@@ -4,7 +4,7 @@
 --
 -- share_of_total is the reason's cost ÷ every allocation of the period in that currency (which is
 -- the period's billed total: attribution conserves cost), rounded to 6 decimals.
-WITH shares AS (
+WITH shares AS NOT MATERIALIZED (  -- inlined: each use filters it (materialising copies every allocation)
     -- The period's shares of every bucket, priced on the chosen basis.
     SELECT *
     FROM priced_allocations($basis, $period)
@@ -20,7 +20,7 @@ SELECT
     s.reason,
     s.billing_currency AS currency,
     sum(s.cost) AS cost,
-    count(DISTINCT s.line_item_id) AS line_items,
+    count(*) AS line_items,  -- a line has at most one unattributed share (rules claim whole lines)
     count(DISTINCT s.resource_id) AS resources,
     CAST(sum(s.cost) / nullif(any_value(t.total_cost), 0) AS DECIMAL(38, 6)) AS share_of_total
 FROM shares AS s

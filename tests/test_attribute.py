@@ -322,6 +322,8 @@ def test_properties(raw_lines, raw_placements, mode, rules_on, utilisation, rng)
         by_line.setdefault(row["line_id"], []).append(row)
     for item in lines:
         rows = by_line[item["line_id"]]  # every line is allocated
+        for bucket in ("idle", "unattributed"):  # at most one share each (rollups count lines by rows)
+            assert sum(r["bucket"] == bucket for r in rows) <= 1
         assert {r["currency"] for r in rows} == {item["currency"]}
         for basis in attribute.BASES:
             if item[basis] is None:
