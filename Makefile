@@ -47,7 +47,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench --rows $(ROWS) $(BENCH_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check finops tests
+	$(BIN)/ruff check finops tests bench
+	$(BIN)/ruff format --check finops tests bench
 	$(BIN)/mypy
 
 test: $(STAMP) validator lint

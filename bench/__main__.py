@@ -8,7 +8,9 @@ memory is the command's own:
 
 - ingest: `finops collect aws-cur` of the CUR 2.0 export and of the legacy CSV.gz report, against
   DuckDB loading the same files into a table with no mapping (CREATE TABLE AS SELECT * FROM ...);
-- attribution: `finops attribute` against a DuckDB scan-and-group-by of the same line items;
+- `finops collect dcgm` of the month's GPU utilisation (a saved query_range answer);
+- attribution: `finops attribute` (placements and utilisation included) against a DuckDB
+  scan-and-group-by of the same line items;
 - `finops report` and `finops alert --dry-run` wall time on the attributed month;
 - `finops sql` of a typical group-by against the same query in plain DuckDB.
 
@@ -102,6 +104,9 @@ def run_size(rows: int, work: Path, memory_limit: str | None = None) -> dict[str
     result["finops_ingest_csv"] = measure(finops(legacy_db, "collect", "aws-cur", str(data / "legacy")), env)
     result["finops_ingest_parquet"] = measure(finops(db, "collect", "aws-cur", str(data / "cur2")), env)
     assert measure(finops(db, "collect", "workloads", str(workloads)), env)["exit"] == 0
+    result["finops_collect_dcgm"] = measure(
+        finops(db, "collect", "dcgm", str(data / f"dcgm-gpu-util-{MONTH}.json")), env
+    )
     legacy_db.unlink()  # the CSV store only measured its load: keep the disk for the month being attributed
 
     scan_db = work / "scan.duckdb"

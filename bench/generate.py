@@ -9,7 +9,8 @@ The shape follows real exports (../shared/reference/aws-cur.md): 125 CUR 2.0 col
 names with one `resourceTags/user:*` and `product/*` column per key, manifests as AWS writes them, a
 few thousand resources of which a share are GPU instances and SageMaker jobs, twenty teams, a Savings
 Plan covering part of the compute (covered usage with its negation), RI-discounted usage, tax and a
-credit. Beside the bill: a workload manifest of training runs placed on the GPU resources.
+credit. Beside the bill: a workload manifest of training runs placed on the GPU resources, and the
+DCGM utilisation of a fifth of them (a saved Prometheus query_range answer).
 """
 
 from __future__ import annotations
@@ -231,6 +232,7 @@ class Generated:
     cur2: list[Path]
     legacy: list[Path]
     workloads: Path
+    telemetry: Path
     rows: int
     columns_cur2: int
     columns_legacy: int
@@ -539,10 +541,11 @@ def generate(
                    'i-' || lpad(printf('%x', res), 17, '0') AS resource_id,
                    list_element([8, 4, 2, 1], (hash(res, day, slot, {seed} + 1) % 4)::INTEGER + 1) AS gpus,
                    strftime($period_start + to_minutes(start_minute), '%Y-%m-%dT%H:%M:%SZ') AS start,
-                   strftime($period_start + to_minutes(start_minute + 60 + (hash(res, day, slot, {seed} + 2) % 180)::BIGINT),
-                            '%Y-%m-%dT%H:%M:%SZ') AS "end"
+                   strftime($period_start + to_minutes(start_minute + minutes), '%Y-%m-%dT%H:%M:%SZ') AS "end"
             FROM (
-                SELECT res, day, slot, (day * 24 + slot * 4) * 60 + (hash(res, day, slot, {seed}) % 60)::BIGINT AS start_minute
+                SELECT res, day, slot,
+                       (day * 24 + slot * 4) * 60 + (hash(res, day, slot, {seed}) % 60)::BIGINT AS start_minute,
+                       60 + (hash(res, day, slot, {seed} + 2) % 180)::BIGINT AS minutes
                 FROM range(0, {max(resources // 20, 8)}) r(res), range(0, {hours // 24}) d(day), range(0, 6) s(slot)
                 WHERE hash(res, day, slot, {seed} + 5) % 3 <> 0
             )
@@ -550,8 +553,32 @@ def generate(
         ) TO '{workloads}' (FORMAT csv, HEADER)""",
         {"period_start": start},
     )
+    # DCGM telemetry of a fifth of the GPU instances: each GPU's utilisation once an hour (at half past),
+    # as a saved Prometheus query_range answer; the Hostname label is the instance id the bill names.
+    telemetry = out_dir / f"dcgm-gpu-util-{period}.json"
+    con.execute(
+        f"""COPY (
+            SELECT 'success' AS status,
+                   {{'resultType': 'matrix', 'result': list(series ORDER BY res, gpu)}} AS data
+            FROM (
+                SELECT res, gpu,
+                       {{'metric': {{'__name__': 'DCGM_FI_DEV_GPU_UTIL',
+                                    'Hostname': 'i-' || lpad(printf('%x', res), 17, '0'),
+                                    'UUID': 'GPU-' || lpad(printf('%x', res), 8, '0') || '-' || gpu,
+                                    'gpu': gpu::VARCHAR}},
+                        'values': CAST('[' || string_agg('[' || (epoch($period_start) + h * 3600 + 1800)::BIGINT
+                                  || ',"' || (hash(res, gpu, h, {seed}) % 101) || '"]', ',' ORDER BY h) || ']' AS JSON)
+                       }} AS series
+                FROM range(0, {max(resources // 20, 8)}, 5) r(res), range(0, 8) g(gpu), range(0, {hours}) t(h)
+                GROUP BY res, gpu
+            )
+        ) TO '{telemetry}' (FORMAT json)""",
+        {"period_start": start},
+    )
     con.close()
-    return Generated(cur2, legacy, workloads, rows, len(LEGACY) + len(PRODUCT_TOP) + 5, len(legacy_columns()))
+    return Generated(
+        cur2, legacy, workloads, telemetry, rows, len(LEGACY) + len(PRODUCT_TOP) + 5, len(legacy_columns())
+    )
 
 
 def main() -> None:
@@ -564,7 +591,7 @@ def main() -> None:
     args = parser.parse_args()
     made = generate(args.out_dir, args.rows, args.seed, args.month, tuple(args.formats.split(",")))
     print(f"{made.rows} line items: CUR 2.0 {made.columns_cur2} columns, legacy CSV {made.columns_legacy} columns")
-    for path in [*made.cur2, *made.legacy, made.workloads]:
+    for path in [*made.cur2, *made.legacy, made.workloads, made.telemetry]:
         print(path)
 
 
