@@ -64,6 +64,7 @@ SELECT
     li.ChargePeriodStart AS start, li.ChargePeriodEnd AS "end", li.ChargeCategory AS category,
     li.CommitmentDiscountStatus AS commitment_status, li.CommitmentDiscountId AS commitment_id,
     li.ServiceName AS service, li.ResourceId AS resource, c.capacity_milli, li.ChargeFrequency AS frequency,
+    li.ConsumedQuantity AS quantity, li.ConsumedUnit AS unit, li.ProviderName AS provider,
     li.SubAccountId AS sub_account_id, li.SubAccountName AS sub_account_name,
     {run_tag} AS run_tag, {run_tag_key} AS run_tag_key, {run_tag_kind} AS run_tag_kind, {team_tag} AS team_tag,
     """

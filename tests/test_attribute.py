@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, localcontext
+from decimal import Context, Decimal, localcontext
 
 import duckdb
 import polars as pl
@@ -39,6 +39,9 @@ LINE_SCHEMA = {
     "run_tag_key": pl.String,
     "run_tag_kind": pl.String,
     "team_tag": pl.String,
+    "quantity": pl.Decimal(38, 18),
+    "unit": pl.String,
+    "provider": pl.String,
 }
 PLACEMENT_SCHEMA = {
     "resource": pl.String,
@@ -84,6 +87,11 @@ def line(
     )
     row.update(fields)
     return row
+
+
+def aws_time(quantity: str, unit: str = "Hrs") -> dict:
+    """The instance time an AWS usage line bills (ConsumedQuantity, ConsumedUnit)."""
+    return {"quantity": Decimal(quantity), "unit": unit, "provider": "AWS"}
 
 
 def placement(
@@ -187,6 +195,31 @@ def test_a_managed_job_arn_goes_to_its_workload():
     result = run([line(1, "37.688", resource=arn)], [], workloads)
     assert shares(result) == {("workload", "bert-finetune-3", "nlp"): Decimal("37.688")}
     assert result["rule"].to_list() == ["direct"] and result["gpu_hours"].to_list() == [Decimal(8)]
+    # Two instances of the job bill 2 instance-hours an hour: twice the GPU-hours.
+    two = run([line(1, "75.376", resource=arn, **aws_time("2"))], [], workloads)
+    assert two["gpu_hours"].to_list() == [Decimal(16)]
+
+
+def test_a_reused_endpoint_goes_to_the_deployment_placed_on_it_at_the_time():
+    arn = "arn:aws:sagemaker:us-east-1:222222222222:endpoint/chat"
+    workloads = [
+        {"workload_source": "manifest", "workload_id": w, "name": None, "kind": "deployment", "team": team}
+        for w, team in (("chat-a", "search"), ("chat-b", "applied-ml"), ("chat", "other"))
+    ]
+    swap = T0 + 2 * HOUR + timedelta(minutes=20)
+    placements = [
+        placement("chat-b", T0 - timedelta(minutes=20), swap, None, resource=arn, team="applied-ml"),
+        placement("chat-a", swap, None, None, resource=arn, team="search"),
+    ]
+    # Hours -2 .. 3: before any placement (nearest: chat-b), chat-b's, the swap (20 min b, 40 min a), chat-a's.
+    lines = [line(h + 3, "14.18", resource=arn, hours=h, capacity=4000) for h in range(-2, 4)]
+    result = run(lines, placements, workloads)
+    owners = {r["line_id"] - 3: (r["workload_id"], r["team"], r["reason"]) for r in result.iter_rows(named=True)}
+    b, a = ("chat-b", "applied-ml", "resource id"), ("chat-a", "search", "resource id")
+    assert owners == {-2: b, -1: b, 0: b, 1: b, 2: a, 3: a}
+    # Placed elsewhere only: the workload named like the resource.
+    alone = run([line(1, "1", resource=arn, capacity=4000)], [], workloads)
+    assert alone["workload_id"].to_list() == ["chat"]
 
 
 def test_shared_cost_follows_team_spend_exactly():
@@ -255,6 +288,7 @@ line_strategy = st.tuples(
     st.sampled_from(["Usage", "Tax", "Credit", "Purchase"]),
     st.sampled_from([None, "a", "b"]),
     st.sampled_from(["USD", "EUR"]),
+    st.sampled_from([None, "0.5", "0.6667", "1", "2"]),  # instance-hours billed (AWS, Hrs)
 )
 placement_strategy = st.tuples(
     st.sampled_from(["w1", "w2", "w3"]),
@@ -293,8 +327,9 @@ def test_properties(raw_lines, raw_placements, mode, rules_on, utilisation, rng)
             team_tag=team,
             currency=currency,
             service="AWS Support (Business)" if i % 5 == 4 else None,
+            **(aws_time(hours) if hours else {}),
         )
-        for i, (hour, billed, effective, resource, tag, category, team, currency) in enumerate(raw_lines)
+        for i, (hour, billed, effective, resource, tag, category, team, currency, hours) in enumerate(raw_lines)
     ]
     placements = [
         placement(
@@ -337,11 +372,153 @@ def test_properties(raw_lines, raw_placements, mode, rules_on, utilisation, rng)
         for r in rows:
             if r["used_gpu_hours"] is not None:  # used never exceeds paid
                 assert Decimal(0) <= r["used_gpu_hours"] <= (r["gpu_hours"] or 0) or r["bucket"] == "idle"
+    assert_largest_remainder(result, lines)
     assert run(lines, placements, workloads, util, config).equals(result)  # deterministic
-    shuffled_lines, shuffled_placements = list(lines), list(placements)
-    rng.shuffle(shuffled_lines)
-    rng.shuffle(shuffled_placements)
-    assert run(shuffled_lines, shuffled_placements, workloads, util, config).equals(result)  # input order
+    assert run(*shuffled(rng, lines, placements, workloads, util), config).equals(result)  # input order
+
+
+def shuffled(rng: random.Random, *inputs: list) -> list[list]:
+    """Each input list in another order."""
+    copies = [list(rows) for rows in inputs]
+    for rows in copies:
+        rng.shuffle(rows)
+    return copies
+
+
+def assert_largest_remainder(result: pl.DataFrame, lines: list[dict]) -> None:
+    """Every share is what the largest-remainder rule gives, computed here independently in integers.
+
+    Per line and basis: floor(|units| × num / den) each; the units left go one each to the largest
+    remainders, ties to the target first by (bucket, workload source, workload id, team); then the sign.
+    """
+    cost = {item["line_id"]: item for item in lines}
+    for (line_id,), rows in result.group_by("line_id"):
+        targets = list(rows.iter_rows(named=True))
+        key = ["/".join(r[c] or "" for c in ("bucket", "workload_source", "workload_id", "team")) for r in targets]
+        for basis in attribute.BASES:
+            value = cost[line_id][basis]
+            if value is None:
+                continue
+            units = int(value.scaleb(18, Context(prec=80)))
+            exact = [abs(units) * r["num"] for r in targets]
+            parts = [e // r["den"] for e, r in zip(exact, targets, strict=True)]
+            left = abs(units) - sum(parts)
+            ranked = sorted(range(len(targets)), key=lambda k: (-(exact[k] % targets[k]["den"]), key[k]))
+            for k in ranked[:left]:
+                parts[k] += 1
+            wanted = [Decimal(-p if units < 0 else p).scaleb(-18, Context(prec=80)) for p in parts]
+            assert [r[basis] for r in targets] == wanted, (line_id, basis)
+
+
+# A few units of 1e-18: most of such a line is left over after the floors, so ties decide who gets it;
+# the same few units on a huge line, split by the exact Python path.
+crumbs = st.integers(-7, 7).map(lambda n: Decimal(n).scaleb(-18))
+huge_crumbs = st.integers(-7, 7).map(lambda n: Decimal("123456789012345") + Decimal(n).scaleb(-18))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 2),
+            st.one_of(crumbs, huge_crumbs, money),
+            st.sampled_from(["i-1", "i-2", "cpu-1", None]),
+            st.sampled_from([None, "w1", "w2"]),
+            st.sampled_from(["Usage", "Tax"]),
+            st.sampled_from([None, "a", "b", "c"]),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    # One placement shape for several workloads at once: identical weights.
+    st.lists(
+        st.tuples(
+            st.sets(st.sampled_from(["w1", "w2", "w3"]), min_size=1),
+            st.sampled_from(["i-1", "i-2", "cpu-1"]),
+            st.sampled_from([0, 30, 60]),
+            st.sampled_from([None, 30, 60]),
+            st.sampled_from([None, 0, 1, 2]),
+        ),
+        max_size=4,
+    ),
+    st.sampled_from(["proportional", "even", "keep"]),
+    st.randoms(use_true_random=False),
+)
+def test_ties_go_by_target_name_whatever_the_input_order(raw_lines, shapes, mode, rng):
+    lines = [
+        line(
+            i + 1,
+            str(cost),
+            resource=resource,
+            hours=hour,
+            capacity=CAPACITY.get(resource or ""),
+            run_tag=tag,
+            run_tag_key="training_run" if tag else None,
+            run_tag_kind="training" if tag else None,
+            category=category,
+            team_tag=team,
+        )
+        for i, (hour, cost, resource, tag, category, team) in enumerate(raw_lines)
+    ]
+    teams = {"w1": "a", "w2": "b", "w3": "c"}
+    placements = [
+        placement(
+            w,
+            T0 + timedelta(minutes=start),
+            None if length is None else T0 + timedelta(minutes=start + length),
+            gpus,
+            resource,
+            teams[w],
+        )
+        for chosen, resource, start, length, gpus in shapes
+        for w in sorted(chosen)
+    ]
+    workloads = [
+        {"workload_source": source, "workload_id": w, "name": w, "kind": "training", "team": team}
+        for source in ("manifest", "mlflow")
+        for w, team in teams.items()
+    ]
+    util = [
+        {"resource": r, "start": T0 + h * HOUR, "end": T0 + (h + 1) * HOUR, "util": u}
+        for r, u in (("i-1", 0.5), ("i-2", 0.25))
+        for h in range(3)
+    ]
+    config = AttributionSettings(shared_mode=mode)
+    result = run(lines, placements, workloads, util, config)
+    assert_largest_remainder(result, lines)
+    for _ in range(3):
+        assert run(*shuffled(rng, lines, placements, workloads, util), config).equals(result)
+
+
+def test_tie_inputs_do_tie():
+    """Ties the test above reaches: three runs on equal GPUs beside the idle (a small line, and a huge one that
+    the exact Python path splits), an even Tax over three teams; the units left go by target name."""
+    lines = [
+        line(1, "3E-18"),
+        line(2, "123456789012345.000000000000000003", hours=1),
+        line(3, "1E-18", resource=None, category="Tax"),
+    ]
+    placements = [placement(w, T0, T0 + 2 * HOUR, 2, team=t) for w, t in (("w3", "c"), ("w1", "a"), ("w2", "b"))]
+    result = run(lines, placements, config=AttributionSettings(shared_mode="even"))
+    got = [
+        (r["line_id"], r["bucket"], r["workload_id"], r["team"], r["effective_cost"])
+        for r in result.iter_rows(named=True)
+    ]
+    unit, none = Decimal("1E-18"), Decimal(0)
+    quarter, more = Decimal("30864197253086.25"), Decimal("30864197253086.250000000000000001")
+    assert got == [
+        (1, "idle", None, None, unit),
+        (1, "workload", "w1", "a", unit),
+        (1, "workload", "w2", "b", unit),
+        (1, "workload", "w3", "c", none),
+        (2, "idle", None, None, more),
+        (2, "workload", "w1", "a", more),
+        (2, "workload", "w2", "b", more),
+        (2, "workload", "w3", "c", quarter),
+        (3, "shared", None, "a", unit),
+        (3, "shared", None, "b", none),
+        (3, "shared", None, "c", none),
+    ]
 
 
 def test_property_inputs_are_not_trivial():
@@ -388,6 +565,73 @@ def test_gpu_hours_are_counted_on_the_finest_lines_only():
     result = run([hourly, daily], [placement("r1", T0, T0 + HOUR, 8)])
     assert result.filter(pl.col("gpu_hours").is_not_null())["line_id"].to_list() == [1]
     assert result["gpu_hours"].sum() == Decimal(8)
+
+
+def test_a_spot_instance_reclaimed_at_40_minutes_is_all_its_runs():
+    # g5.xlarge spot (1 GPU) reclaimed at 10:40: its 10:00 line bills 0.6667 h = 2400 s, all of it the run's.
+    spot = line(1, "0.2681", capacity=1000, **aws_time("0.6667"))
+    result = run([spot], [placement("detr", T0 - HOUR, T0 + timedelta(minutes=40), 1)])
+    got = [(r["bucket"], r["workload_id"], r["effective_cost"], r["gpu_hours"]) for r in result.iter_rows(named=True)]
+    assert got == [("workload", "detr", Decimal("0.2681"), Decimal("0.666666"))]
+
+
+def test_a_line_for_two_instances_has_twice_the_gpu_time():
+    # 2 × g5.12xlarge (4 GPUs each) for the hour; a run on 4 GPUs for the hour uses half.
+    result = run([line(1, "14.18", capacity=4000, **aws_time("2", "Hours"))], [placement("a", T0, T0 + HOUR, 4)])
+    got = {r["bucket"]: (r["effective_cost"], r["gpu_hours"]) for r in result.iter_rows(named=True)}
+    assert got == {"workload": (Decimal("7.09"), Decimal(4)), "idle": (Decimal("7.09"), Decimal(4))}
+
+
+def test_an_hour_split_between_a_savings_plan_and_on_demand_is_one_hour():
+    # The quantities add up per resource and hour: 0.1830 + 0.8169 = 0.9999 h = 3599.64 s → 3600 s.
+    covered = line(1, "0", effective_cost=Decimal("1.2"), **aws_time("0.1830", "Hours"))
+    on_demand = line(2, "26.77", **aws_time("0.8169", "Hours"))
+    result = run([covered, on_demand], [placement("a", T0, T0 + HOUR / 2, 8)])
+    got = {(r["line_id"], r["bucket"]): (r["effective_cost"], r["gpu_hours"]) for r in result.iter_rows(named=True)}
+    assert got == {
+        (1, "workload"): (Decimal("0.6"), None),
+        (1, "idle"): (Decimal("0.6"), None),
+        (2, "workload"): (Decimal("13.385"), Decimal(4)),
+        (2, "idle"): (Decimal("13.385"), Decimal(4)),
+    }
+
+
+def test_placements_beyond_the_paid_seconds_share_them_without_idle():
+    # 1800 s billed (in seconds); runs claim 1800 s and 900 s of all 8 GPUs: scaled to 2/3 and 1/3.
+    placements = [placement("a", T0, T0 + HOUR / 2, 8), placement("b", T0 + HOUR / 2, T0 + HOUR * 3 / 4, 8)]
+    result = run([line(1, "9", **aws_time("1800", "seconds"))], placements)
+    got = {r["workload_id"]: (r["effective_cost"], r["gpu_hours"]) for r in result.iter_rows(named=True)}
+    assert got == {"a": (Decimal(6), Decimal("2.666666")), "b": (Decimal(3), Decimal("1.333333"))}
+
+
+@pytest.mark.parametrize(
+    "time",
+    [
+        {},
+        {"quantity": Decimal(0), "unit": "Hrs", "provider": "AWS"},
+        {"quantity": Decimal("-0.5"), "unit": "Hrs", "provider": "AWS"},
+        {"quantity": Decimal("0.5"), "unit": "GB", "provider": "AWS"},
+        {"quantity": Decimal("1E+15"), "unit": "Hrs", "provider": "AWS"},
+        # Google bills an instance's cores, RAM and GPUs apart: 0.5 GPU-hours of a half-GPU instance is an hour.
+        {"quantity": Decimal("0.5"), "unit": "hour", "provider": "Google Cloud"},
+    ],
+    ids=["none", "zero", "negative", "not-time", "absurd", "google"],
+)
+def test_without_instance_time_a_line_counts_its_period(time):
+    result = run([line(1, "8", **time)], [placement("a", T0, T0 + HOUR / 2, 8)])
+    assert shares(result) == {("workload", "a", "nlp"): Decimal(4), ("idle", None, None): Decimal(4)}
+    assert result["gpu_hours"].sum() == Decimal(8)
+
+
+def test_only_usage_lines_count_instance_time():
+    # A credit on the instance's hour states a quantity too: it is not more instance time (1800 s, not 3600).
+    usage = line(1, "8", **aws_time("0.5"))
+    credit = line(2, "-2", category="Credit", **aws_time("0.5"))
+    result = run([usage, credit], [placement("a", T0, T0 + HOUR / 2, 8)])
+    assert [(r["line_id"], r["bucket"], r["effective_cost"]) for r in result.iter_rows(named=True)] == [
+        (1, "workload", Decimal(8)),
+        (2, "workload", Decimal(-2)),
+    ]
 
 
 def test_empty_tag_key_lists_are_allowed():

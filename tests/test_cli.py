@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pyarrow.parquet as pq
 import pytest
@@ -260,8 +260,16 @@ def test_demo_generates_loads_and_reports(run, db, tmp_path):
         "LEFT JOIN (SELECT DISTINCT name FROM resource_names) n ON n.name = lower(p.resource_id)",
     )[0]
     assert 0 < joined[0] < joined[1] / 4
-    again = run("demo", "--rows", "3000", "--seed", "5", "--month", "2025-03", "--out", str(tmp_path / "d"))
+    again = run(
+        "demo", "--rows", "3000", "--seed", "5", "--month", "2025-03", "--out", str(tmp_path / "d"), "--format", "table"
+    )
     assert again.exit_code == 0
+    # As tables the tops print money as `finops status` does: cents, thousands separators, the currency.
+    top_runs, top_idle = again.stdout.split("\n\n")[1], again.stdout.split("\n\n")[3]
+    idle = list(csv.DictReader(io.StringIO("\n".join(sections[3].splitlines()[1:]))))
+    assert runs[0]["currency"] == idle[0]["currency"] == "USD"
+    assert f"{Decimal(runs[0]['cost']).quantize(Decimal('0.01'), ROUND_HALF_UP):,} USD" in top_runs
+    assert f"{Decimal(idle[0]['idle_cost']).quantize(Decimal('0.01'), ROUND_HALF_UP):,} USD" in top_idle
     assert query(db, "SELECT count(*) FROM ingest_batches") == [(2,)]  # same seed: same files, nothing reloaded
     assert query(db, "SELECT count(*) FROM workloads") == [(counts[0],)]  # updated in place, not doubled
 

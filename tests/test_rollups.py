@@ -113,7 +113,7 @@ SHARES = [
     bucket(11, "shared", "research", "proportional", None, "4.00 4.00 4.00"),
     bucket(11, "shared", "nlp", "proportional", None, "1.00 1.00 1.00"),
     bucket(12, "unattributed", None, "no resource id", None, "2.00 1.50 2.00"),
-    bucket(13, "unattributed", None, "no placement", "i-x", "3.00 3.00 3.50"),
+    bucket(13, "unattributed", None, "no tag or placement", "i-x", "3.00 3.00 3.50"),
     bucket(14, "unattributed", None, "no resource id", None, "9.00 8.00 10.00", currency="EUR"),
 ]
 
@@ -313,7 +313,7 @@ def test_unattributed_cost_by_reason(attributed):
     # reason, currency, cost, line items, resources, share of the currency's total
     assert result(attributed, "unattributed_cost_by_reason", period="2026-10") == [
         ("no resource id", "EUR", D("8.00"), 1, 0, D("0.727273")),  # 8 / (8 + 3)
-        ("no placement", "USD", D("3.00"), 1, 1, D("0.024164")),  # 3 / 124.150000000000000001
+        ("no tag or placement", "USD", D("3.00"), 1, 1, D("0.024164")),  # 3 / 124.150000000000000001
         ("no resource id", "USD", D("1.50"), 1, 0, D("0.012082")),
     ]
 

@@ -3,7 +3,9 @@
 `allocate` is pure Polars (no IO): it takes the period's line items, placements, workloads and GPU
 utilisation as LazyFrames and returns one row per (line item × target). Rules run in the configured
 order; each claims whole line items, which later rules no longer see. For every line item and every
-cost basis, the shares add up to the line's cost to the last 1e-18 (finops.attribute.split).
+cost basis, the shares add up to the line's cost to the last 1e-18 (finops.attribute.split). Time on a
+resource counts the seconds its lines paid for (rules.paid_seconds), not the charge period's: a
+partial hour or several instances weigh what they cost.
 """
 
 from __future__ import annotations
@@ -48,7 +50,9 @@ def allocate(
     `spread_pending` to split once `team_totals` of every part of the period are summed: so a
     period can be allocated in parts (each holding all lines of its resources) with the same result.
     """
-    lines = lines.with_columns(period_s=(pl.col("end") - pl.col("start")).dt.total_seconds())
+    lines = lines.with_columns(period_s=(pl.col("end") - pl.col("start")).dt.total_seconds()).with_columns(
+        rules.paid_seconds()
+    )
     remaining = lines
     done: list[pl.DataFrame] = []
     allocated = pl.DataFrame(
@@ -120,10 +124,12 @@ def _money(found: pl.DataFrame, lines: pl.LazyFrame) -> pl.DataFrame:
 def _gpu_hours(result: pl.DataFrame, lines: pl.LazyFrame, utilization: pl.LazyFrame) -> pl.DataFrame:
     """Paid and used GPU-hours, counted once per resource and charge period.
 
-    They go on one line per (resource, charge period) — the costliest of the resource's finest-grained
-    lines (a daily line of an instance billed hourly carries none) — split by that line's weights, each
-    share rounded down to the micro-GPU-hour. Used GPU-hours (capacity × hours × mean utilisation of the
-    resource's GPUs) go to its workloads first, up to what each paid for; the rest is the idle's.
+    Paid GPU-hours are capacity × the hours paid for (rules.paid_seconds: 2/3 of an hour for an instance
+    gone at :40, twice the hour for two instances). They go on one line per (resource, charge period) —
+    the costliest of the resource's finest-grained lines (a daily line of an instance billed hourly
+    carries none) — split by that line's weights, each share rounded down to the micro-GPU-hour. Used
+    GPU-hours (paid GPU-hours × mean utilisation of the resource's GPUs) go to its workloads first, up to
+    what each paid for; the rest is the idle's.
     """
     gpu_lines = lines.filter(pl.col("capacity_milli") > 0)
     finest = gpu_lines.filter(pl.col("period_s") == pl.col("period_s").min().over("resource"))
@@ -131,11 +137,11 @@ def _gpu_hours(result: pl.DataFrame, lines: pl.LazyFrame, utilization: pl.LazyFr
         finest.sort([pl.col("effective_cost").abs(), pl.col("line_id")], descending=[True, False])
         .group_by("resource", "start", "end", maintain_order=True)
         .first()
-        .select("line_id")
+        .select("line_id", "paid_s")
         .with_columns(_anchor=pl.lit(True))
     )
-    # micro-GPU-hours = num/den × capacity_milli/1000 × period_s/3600 × 10^6, rounded down.
-    capacity_micro = pl.col("capacity_milli").cast(pl.Int128) * pl.col("period_s").cast(pl.Int128) * 1000 // 3600
+    # micro-GPU-hours = num/den × capacity_milli/1000 × paid_s/3600 × 10^6, rounded down.
+    capacity_micro = pl.col("capacity_milli").cast(pl.Int128) * pl.col("paid_s").cast(pl.Int128) * 1000 // 3600
     paid = pl.col("num").cast(pl.Int128) * capacity_micro // pl.col("den").cast(pl.Int128)
     frame = (
         result.lazy()
@@ -154,7 +160,7 @@ def _gpu_hours(result: pl.DataFrame, lines: pl.LazyFrame, utilization: pl.LazyFr
     return (
         frame.with_columns(_used=pl.col("_used").floor().cast(pl.Int128))
         .with_columns(gpu_hours=from_units("_paid", 6), used_gpu_hours=from_units("_used", 6))
-        .drop("_anchor", "util", "_paid", "_used")
+        .drop("_anchor", "paid_s", "util", "_paid", "_used")
         .collect()
     )
 

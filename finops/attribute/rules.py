@@ -2,7 +2,8 @@
 
 A target row is (line_id, bucket, workload_source, workload_id, workload_kind, team, rule, reason,
 num, den): the line's cost goes to the target in the proportion num/den (Σ num == den per line).
-Rules are pure Polars over LazyFrames.
+Rules are pure Polars over LazyFrames. Time is weighed in whole seconds of what was paid for
+(`paid_seconds`), so the weights stay integers and money splits exactly.
 """
 
 from __future__ import annotations
@@ -21,6 +22,22 @@ MANAGED = (
     r"hyper-parameter-tuning-job|notebook-instance)/"
     r"|/(customJobs|trainingPipelines|hyperparameterTuningJobs|endpoints|batchPredictionJobs)/"
 )
+# ConsumedUnit values that measure time (compared in lower case), in seconds per unit.
+TIME_UNITS = {
+    **dict.fromkeys(("hrs", "hr", "hours", "hour", "h"), 3600),
+    **dict.fromkeys(("seconds", "second", "secs", "sec", "s"), 1),
+}
+# Providers whose usage lines bill whole instances, so that a time quantity is instance time: AWS
+# (EC2 and SageMaker instance usage: 'Hrs' in the CUR, 'Hours' in its FOCUS export; 2 per hour for two
+# instances; an hour covered in part by a Savings Plan is two lines whose quantities add up). Not Google
+# Cloud: it bills an instance's cores, memory and GPUs on lines of their own, each in its own unit-time
+# (8 core-hours for an hour of a g2-standard-8, 7200 GPU-seconds for an hour of 2 GPUs), which is not the
+# instance's time. Other providers are not in the list until their quantities are known to mean that.
+INSTANCE_TIME_PROVIDERS = ("aws", "amazon web services")
+# Instance time counts up to 10^9 hours a line (so sums stay inside Int128) and 2^40 seconds (~35,000
+# instance-years) a resource and charge period (so seconds × GPU capacity stays inside Int64).
+_MAX_LINE_UNITS = 10**9 * 10**18
+_MAX_PAID_S = 2**40
 TARGET_COLUMNS = {
     "line_id": pl.Int64,
     "bucket": pl.String,
@@ -63,8 +80,40 @@ def targets(frame: pl.LazyFrame, **constants: str | int | None) -> pl.LazyFrame:
     return frame.select([pl.col(name).cast(kind) for name, kind in TARGET_COLUMNS.items()])
 
 
+def paid_seconds() -> pl.Expr:
+    """The seconds of instance time paid for on a line's resource in its charge period; else the period's.
+
+    The instance-time quantities (TIME_UNITS, INSTANCE_TIME_PROVIDERS) of the usage lines of one
+    (resource, charge period) add up: a spot instance reclaimed at 10:40 bills 0.6667 h of its 10:00
+    hour, two instances bill 2 h an hour, a Savings Plan and on demand share an hour in two lines. The
+    sum is rounded to whole seconds: instance time is billed by the second and stated in hours to at
+    least 4 decimals (0.36 s), so rounding recovers the billed seconds (0.6667 h is 2400 s, not
+    2400.12), keeps GPU-time weights integers, and a run placed for all of those seconds takes all of
+    the cost. With no such quantity (null, 0, another unit or provider) a line counts its whole period.
+    """
+    per_unit = pl.col("unit").str.to_lowercase().replace_strict(TIME_UNITS, default=None, return_dtype=pl.Int64)
+    quantity = to_units("quantity")
+    counts = (
+        (pl.col("category") == "Usage")
+        & pl.col("provider").str.to_lowercase().is_in(INSTANCE_TIME_PROVIDERS)
+        & per_unit.is_not_null()
+        & (quantity > 0)
+        & (quantity <= _MAX_LINE_UNITS)
+    ).fill_null(False)
+    units = pl.when(counts).then(quantity * per_unit.cast(pl.Int128)).otherwise(pl.lit(0, pl.Int128))
+    total = units.sum().over("resource", "start", "end")
+    seconds = (total + 10**18 // 2) // 10**18
+    usable = pl.col("resource").is_not_null() & (seconds > 0) & (seconds <= _MAX_PAID_S)
+    return pl.when(usable).then(seconds.cast(pl.Int64)).otherwise(pl.col("period_s")).alias("paid_s")
+
+
 def direct(lines: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
-    """Lines tagged with a run or deployment, or billed on a managed job's own resource, go wholly to it."""
+    """Lines tagged with a run or deployment, or billed on a managed job's own resource, go wholly to it.
+
+    A managed resource (an endpoint, a job) can be used by several workloads in turn; its line goes to
+    the workload placed on it for most of the line's charge period, else to the one placed nearest in
+    time, else to the workload named like the resource (ties by source and id).
+    """
     workloads = ctx.workloads.with_columns(
         _id=pl.col("workload_id").str.to_lowercase(), _name=pl.col("name").str.to_lowercase()
     )
@@ -88,19 +137,34 @@ def direct(lines: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
     )
     managed = lines.filter(pl.col("run_tag").is_null() & pl.col("resource").str.contains(MANAGED).fill_null(False))
     job = pl.col("resource").str.extract(r"[/:]([^/:]+)$", 1).str.to_lowercase()
-    on_resource = managed.join(
-        ctx.placements.select("resource", "workload_source", "workload_id").unique(), on="resource"
-    ).with_columns(_prio=pl.lit(0))
+    line_times = managed.select("line_id", "resource", "start", "end")
+    spans = ctx.placements.select(
+        "resource", "workload_source", "workload_id", _from=pl.col("start"), _to=pl.col("end")
+    )
+    # Seconds of the charge period the placement covers; negative: how far apart they are.
+    signed = (
+        pl.min_horizontal("end", pl.col("_to").fill_null(pl.col("end"))) - pl.max_horizontal("start", "_from")
+    ).dt.total_seconds()
+    on_resource = (
+        line_times.join(spans, on="resource")
+        .with_columns(_signed=signed)
+        .group_by("line_id", "workload_source", "workload_id")
+        .agg(_overlap=pl.col("_signed").clip(lower_bound=0).sum(), _gap=-pl.col("_signed").max())
+        .with_columns(_prio=pl.when(pl.col("_overlap") > 0).then(0).otherwise(1))
+    )
     by_name = (
-        managed.with_columns(_key=job).join(workloads, left_on="_key", right_on="_id").with_columns(_prio=pl.lit(1))
+        managed.with_columns(_key=job)
+        .join(workloads, left_on="_key", right_on="_id")
+        .with_columns(_prio=pl.lit(2), _overlap=pl.lit(0, pl.Int64), _gap=pl.lit(0, pl.Int64))
     )
     owners = pl.concat([on_resource, by_name], how="diagonal_relaxed").select(
-        "line_id", "workload_source", "workload_id", "_prio"
+        "line_id", "workload_source", "workload_id", "_prio", "_overlap", "_gap"
     )
-    owner = _first(owners, ["_prio", "workload_source", "workload_id"]).join(
+    most_overlap_first = [False, True, False, False, False]
+    owner = _first(owners, ["_prio", "_overlap", "_gap", "workload_source", "workload_id"], most_overlap_first).join(
         ctx.workloads.select("workload_source", "workload_id", "kind", "team"), on=["workload_source", "workload_id"]
     )
-    by_arn = managed.join(owner.drop("_prio"), on="line_id").with_columns(
+    by_arn = managed.join(owner.drop("_prio", "_overlap", "_gap"), on="line_id").with_columns(
         workload_kind=pl.col("kind"), team=pl.coalesce("team", "team_tag"), reason=pl.lit("resource id")
     )
     found = pl.concat(
@@ -113,7 +177,11 @@ def direct(lines: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
 
 
 def time_share(lines: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
-    """Lines of placed resources split by GPU-time: overlap × GPUs ÷ (period × capacity); the rest is idle.
+    """Lines of placed resources split by GPU-time: overlap × GPUs ÷ (paid seconds × capacity); the rest is idle.
+
+    Paid seconds are the instance time the resource's lines bill in the charge period (`paid_seconds`),
+    else the period: an instance gone at :40 has no idle after :40, two instances have twice the room.
+    Placements claiming more than was paid for are scaled down to share it, with no idle.
 
     A resource without known GPU capacity takes its capacity from the widest GPU claim on it; with no
     GPU claims at all it is not a GPU resource: workloads share it by time alone and the unoccupied
@@ -135,7 +203,7 @@ def time_share(lines: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
         num=pl.col("_num").sum(),
         workload_kind=pl.col("kind").min(),
         team=pl.coalesce(pl.col("team").min(), pl.col("team_tag").first()),
-        _full=pl.col("period_s").first() * pl.when(is_gpu).then(pl.col("_capacity")).otherwise(1000).first(),
+        _full=pl.col("paid_s").first() * pl.when(is_gpu).then(pl.col("_capacity")).otherwise(1000).first(),
         _gpu=is_gpu.first(),
     )
     per_line = (
@@ -307,6 +375,7 @@ def _weights(total: str) -> pl.Expr:
     return (units // scale).cast(pl.Int64)
 
 
-def _first(frame: pl.LazyFrame, order: list[str]) -> pl.LazyFrame:
-    """The first row per line_id by `order` (deterministic)."""
-    return frame.sort(["line_id", *order]).group_by("line_id", maintain_order=True).first()
+def _first(frame: pl.LazyFrame, order: list[str], descending: list[bool] | None = None) -> pl.LazyFrame:
+    """The first row per line_id by `order` (ascending unless `descending` says otherwise; deterministic)."""
+    flags = [False, *(descending or [False] * len(order))]
+    return frame.sort(["line_id", *order], descending=flags).group_by("line_id", maintain_order=True).first()

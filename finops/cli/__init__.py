@@ -203,18 +203,43 @@ def export_focus(app: App, period: str, out: Path, fmt: str | None) -> None:
     click.echo(f"wrote {rows} rows of {period} to {out}", err=True)
 
 
+# Each table keeps its currency column: a table prints money with it, as `finops status` does (output.table_cells).
 DEMO_TOPS = (
     (
         "Top 5 training runs",
         "runs",
-        ["run_id", "team", "status", "attempts", "cost", "waste_cost", "gpu_hours", "cost_per_gpu_hour", "idle_share"],
+        [
+            "run_id",
+            "team",
+            "status",
+            "attempts",
+            "currency",
+            "cost",
+            "waste_cost",
+            "gpu_hours",
+            "cost_per_gpu_hour",
+            "idle_share",
+        ],
     ),
     (
         "Top 5 deployments",
         "deployments",
-        ["deployment_id", "team", "cost", "gpu_hours", "cost_per_gpu_hour", "requests", "cost_per_1k_requests"],
+        [
+            "deployment_id",
+            "team",
+            "currency",
+            "cost",
+            "gpu_hours",
+            "cost_per_gpu_hour",
+            "requests",
+            "cost_per_1k_requests",
+        ],
     ),
-    ("Idle GPU cost, top 5 resources", "idle", ["resource_id", "team", "idle_cost", "idle_gpu_hours", "idle_share"]),
+    (
+        "Idle GPU cost, top 5 resources",
+        "idle",
+        ["resource_id", "team", "currency", "idle_cost", "idle_gpu_hours", "idle_share"],
+    ),
 )
 
 
