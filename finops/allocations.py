@@ -23,7 +23,7 @@ from finops.config import AttributionSettings
 from finops.errors import FinopsError
 from finops.ingest import ROW_ID_FACTOR
 from finops.periods import month_bounds
-from finops.store import fetch_one, transaction
+from finops.store import fetch_one, transaction, unordered_inserts
 
 # Line items per part of a period: what one pass of the Polars rules holds in memory at a time.
 PART_ROWS = 250_000
@@ -184,11 +184,12 @@ def attribute_period(
         with _spill_folder(con) as spill, tempfile.TemporaryDirectory(prefix="finops-attribute-", dir=spill) as tmp:
             folder = Path(tmp) / "lines"
             target = str(folder).replace("'", "''")
-            con.execute(
-                f"COPY (SELECT * EXCLUDE (claimable) FROM ({lines}) WHERE claimable) "
-                f"TO '{target}' (FORMAT parquet, PARTITION_BY (part))",
-                params,
-            )
+            with unordered_inserts(con):  # the rules sort what they read
+                con.execute(
+                    f"COPY (SELECT * EXCLUDE (claimable) FROM ({lines}) WHERE claimable) "
+                    f"TO '{target}' (FORMAT parquet, PARTITION_BY (part))",
+                    params,
+                )
             written = _allocate_parts(con, folder, parts, settings, workloads, notice)
             written = _replace(con, start, end, folder.parent / "allocated", written, lines, params)
     finally:
@@ -254,7 +255,7 @@ def _replace(
 ) -> PeriodResult:
     """In one transaction: drop the period's allocations, insert the parts' (from `done`) and the unclaimable lines'."""
     unclaimable = f"(SELECT * FROM ({lines}) WHERE NOT claimable)"
-    with transaction(con):
+    with transaction(con), unordered_inserts(con):  # rows carry their line ids; their order means nothing
         for table in ("allocations", "daily_allocations"):
             con.execute(
                 f"DELETE FROM {table} WHERE billing_period_start >= ? AND billing_period_start < ?", [start, end]

@@ -22,7 +22,7 @@ from finops import focus
 from finops.collect.files import SourceFile, combined_checksum
 from finops.collect.readers import read_error
 from finops.errors import InputError
-from finops.store import fetch_one, ident, next_load_id, record_load, transaction
+from finops.store import fetch_one, ident, next_load_id, record_load, transaction, unordered_inserts
 
 # x_LineItemId = x_BatchId * ROW_ID_FACTOR + the row's number within its load.
 ROW_ID_FACTOR = 10_000_000_000
@@ -290,13 +290,14 @@ class Load:
             self.con.execute("DELETE FROM cost_line_items WHERE x_BatchId IN (SELECT unnest(?))", [replaced])
             self.con.execute("DELETE FROM daily_costs WHERE batch_id IN (SELECT unnest(?))", [replaced])
         columns = ", ".join(ident(c) for c in STORE_COLUMNS)
-        self.con.execute(
-            f"INSERT INTO cost_line_items ({columns}, x_BatchId, x_LineItemId) "
-            f"SELECT {', '.join('s.' + ident(c) for c in STORE_COLUMNS)}, b.batch_id, "
-            f"b.batch_id * {ROW_ID_FACTOR} + s._row FROM _stage s JOIN _scope_batch b "
-            "ON coalesce(s.BillingAccountId, '') = b.account AND s.BillingPeriodStart = b.period_start"
-        )
-        self.con.execute(DAILY_COSTS)
+        with unordered_inserts(self.con):  # x_LineItemId carries the row's place in the load
+            self.con.execute(
+                f"INSERT INTO cost_line_items ({columns}, x_BatchId, x_LineItemId) "
+                f"SELECT {', '.join('s.' + ident(c) for c in STORE_COLUMNS)}, b.batch_id, "
+                f"b.batch_id * {ROW_ID_FACTOR} + s._row FROM _stage s JOIN _scope_batch b "
+                "ON coalesce(s.BillingAccountId, '') = b.account AND s.BillingPeriodStart = b.period_start"
+            )
+            self.con.execute(DAILY_COSTS)
         self.con.executemany(
             "INSERT INTO ingest_batches (batch_id, load_id, source, source_uri, provider, billing_account_id, "
             "billing_period_start, billing_period_end, billing_currency, files, checksum, manifest_id, "

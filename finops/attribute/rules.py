@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import polars as pl
 
@@ -38,6 +39,8 @@ INSTANCE_TIME_PROVIDERS = ("aws", "amazon web services")
 # instance-years) a resource and charge period (so seconds × GPU capacity stays inside Int64).
 _MAX_LINE_UNITS = 10**9 * 10**18
 _MAX_PAID_S = 2**40
+# Where a placement without an end (still running) is taken to end, for range joins.
+_OPEN_END = datetime(9999, 1, 1, tzinfo=UTC)
 TARGET_COLUMNS = {
     "line_id": pl.Int64,
     "bucket": pl.String,
@@ -188,11 +191,19 @@ def time_share(lines: pl.LazyFrame, ctx: Context) -> pl.LazyFrame:
     rest is unattributed, never idle (idle names GPUs nobody used).
     """
     timed = lines.filter(pl.col("resource").is_not_null() & (pl.col("end") > pl.col("start")))
-    placed = timed.join(ctx.placements, on="resource", suffix="_p")
+    # Each line with the placements on its resource that overlap it (an open placement runs on): a range
+    # join, not every placement of the resource's month against every line of it.
+    spans = ctx.placements.rename({"resource": "_resource", "start": "start_p", "end": "end_p"})
+    placed = timed.join_where(
+        spans.with_columns(_until=pl.col("end_p").fill_null(_OPEN_END)),
+        pl.col("resource") == pl.col("_resource"),
+        pl.col("start") < pl.col("_until"),
+        pl.col("end") > pl.col("start_p"),
+    ).drop("_resource", "_until")
     overlap = (
         pl.min_horizontal("end", pl.col("end_p").fill_null(pl.col("end"))) - pl.max_horizontal("start", "start_p")
     ).dt.total_seconds()
-    placed = placed.with_columns(_overlap=overlap).filter(pl.col("_overlap") > 0)
+    placed = placed.with_columns(_overlap=overlap)
     # The line's GPU capacity: known, else the widest claim on it; 0 means "not a GPU resource".
     widest = pl.col("gpu_milli").fill_null(0).max().over("line_id")
     placed = placed.with_columns(_capacity=pl.coalesce(pl.col("capacity_milli"), widest))
