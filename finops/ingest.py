@@ -93,6 +93,7 @@ class Load:
         self.load_checksum = combined_checksum([f.sha256 for f in files] + self.settings)
         self.unchanged = False
         self._rows = 0
+        self._row_hash = ""  # set when the stage is made (__enter__)
 
     def __enter__(self) -> Load:
         self.unchanged = self._still_current() is not None
@@ -101,10 +102,19 @@ class Load:
             self.con.execute(
                 "CREATE OR REPLACE TEMP TABLE _stage AS SELECT "
                 + ", ".join(ident(c) for c in STORE_COLUMNS)
-                + ", 0::INTEGER AS _file, 0::BIGINT AS _row, ''::VARCHAR AS _problem"
+                + ", 0::INTEGER AS _file, 0::BIGINT AS _row, ''::VARCHAR AS _problem, 0::UBIGINT AS _hash"
                 + "".join(f", CAST(NULL AS {kind}) AS {ident(name)}" for name, kind in self.stage_extras.items())
                 + " FROM cost_line_items LIMIT 0"
             )
+            kinds = dict(
+                self.con.execute(
+                    "SELECT column_name, data_type FROM duckdb_columns() "
+                    "WHERE database_name = 'temp' AND table_name = '_stage'"
+                ).fetchall()
+            )
+            # Each row's hash as the store will hold it (its values cast to the stored types), taken while
+            # the row is staged so that commit need not read every column of a month back from the stage.
+            self._row_hash = "hash(" + ", ".join(f"CAST({ident(c)} AS {kinds[c]})" for c in STORE_COLUMNS) + ")"
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
@@ -125,7 +135,8 @@ class Load:
         try:
             inserted = fetch_one(
                 self.con,
-                f"INSERT INTO _stage ({columns}, _file) SELECT {columns}, {file} FROM ({query})",
+                f"INSERT INTO _stage ({columns}, _file, _hash) SELECT {columns}, {file}, {self._row_hash} "
+                f"FROM ({query})",
                 params,
             )
         except duckdb.Error as exc:
@@ -143,6 +154,11 @@ class Load:
         self._rows += rows
         return rows
 
+    def restaged(self) -> None:
+        """Take each staged row's hash again: a collector that changes staged values (UPDATE _stage) calls
+        this before `commit`, whose content checksums are sums of these hashes."""
+        self.con.execute(f"UPDATE _stage SET _hash = {self._row_hash}")
+
     def commit(self) -> LoadReport:
         """Replace every scope the staged rows cover, atomically; unchanged scopes are only touched."""
         if self._rows == 0:
@@ -153,8 +169,7 @@ class Load:
             "list(DISTINCT BillingCurrency ORDER BY BillingCurrency), count(*), sum(BilledCost), "
             "sum(EffectiveCost), sum(ListCost), list(DISTINCT _file ORDER BY _file), "
             "string_agg(DISTINCT x_Provider, ',' ORDER BY x_Provider), "
-            f"CAST(sum(CAST(hash({', '.join(ident(c) for c in STORE_COLUMNS)}) AS HUGEINT)) AS VARCHAR) "
-            "FROM _stage GROUP BY 1, 2 ORDER BY 2, 1"
+            "CAST(sum(CAST(_hash AS HUGEINT)) AS VARCHAR) FROM _stage GROUP BY 1, 2 ORDER BY 2, 1"
         ).fetchall()
         for account, start, _, currencies, *_rest, file_ids, _provider, _content in scopes:
             if len(currencies) > 1:

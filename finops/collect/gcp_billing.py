@@ -111,6 +111,7 @@ def load_files(
         _fill_list_cost(con)
         _fill_gpus(con)
         con.execute(AMORTISE.read_text(encoding="utf-8"))
+        load.restaged()
         return load.commit()
 
 
