@@ -199,9 +199,18 @@ def _anomalies(
     for day, currency, value, cost in rows:
         series.setdefault((value, currency), {})[day] = cost
     found = []  # (value, currency, day, actual, expected, baseline days)
+    # A workload is judged only against days it already spent on: a training run's first days are new
+    # spend, not an anomaly (a month of runs would otherwise page once per run). Services and teams count
+    # new spend against a zero baseline.
+    history = scope == "workload"
+    latest = days[-1] - timedelta(days=7)
     for (value, currency), daily in series.items():
+        if history and min(daily) > latest:
+            continue  # no spend before the last judged day's first baseline day
         for day, actual, expected in anomaly.detect(daily, days, conf, first_day):
-            found.append((value, currency, day, actual, expected, anomaly.baseline_days(day, conf.weeks, first_day)))
+            base = anomaly.baseline_days(day, conf.weeks, first_day)
+            if not history or any(daily.get(b) for b in base):
+                found.append((value, currency, day, actual, expected, base))
     drivers = _contributors(con, scope, found)
     return [
         Anomaly(

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import duckdb
-import pyarrow as pa
 
 from finops import queries
 from finops.errors import FinopsError
 from finops.periods import month_bounds
 from finops.store import fetch_one
+
+if TYPE_CHECKING:  # only for annotations: the alert path does not pay pyarrow's import
+    import pyarrow as pa
 
 # What `top` lists -> the named query that ranks it (per currency, costliest first).
 QUERIES = {

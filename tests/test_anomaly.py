@@ -115,3 +115,29 @@ def test_evaluate_finds_a_spike_and_names_what_drove_it(tmp_path, settings):
         anomaly.Contributor("service", "EC2", Decimal("500.25")),
         anomaly.Contributor("workload", "(unattributed)", Decimal("500.25")),
     )
+
+
+def test_a_workload_is_judged_only_against_days_it_already_ran(tmp_path, settings):
+    """A deployment spiking over its own history is an anomaly; a training run's first day is new spend."""
+    import dataclasses
+
+    from finops import alerts, allocations, store
+    from finops.config import AttributionSettings
+    from tests import billdata
+
+    days = billdata.days(date(2026, 10, 1), date(2026, 11, 1))
+    lines = [(day, "SageMaker", {"deployment": "chat-api", "team": "nlp"}, Decimal(100)) for day in days]
+    lines = [line if line[0] != WED else (WED, "SageMaker", line[2], Decimal(900)) for line in lines]
+    lines.append((WED, "EC2", {"training_run": "run-new", "team": "nlp"}, Decimal(700)))
+    con = store.connect(settings)
+    try:
+        billdata.load(con, billdata.write(tmp_path / "2026-10.csv", lines))
+        allocations.attribute_period(con, "2026-10", AttributionSettings())
+        conf = dataclasses.replace(settings, anomalies=AnomalySettings(scopes=("workload", "team")))
+        found = alerts.evaluate(con, conf, "2026-10", date(2026, 11, 3)).anomalies
+    finally:
+        con.close()
+    assert [(a.scope_kind, a.scope_value, a.day, a.actual, a.expected) for a in found] == [
+        ("team", "nlp", WED, Decimal(1600), Decimal(100)),
+        ("workload", "chat-api", WED, Decimal(900), Decimal(100)),  # not run-new: it has no history
+    ]
