@@ -76,6 +76,9 @@ class Load:
 
     # Columns a collector's query gives beside the store's and `_problem`, kept on the stage: name -> type.
     stage_extras: ClassVar[Mapping[str, str]] = {}
+    # Store columns a collector's queries always leave NULL: not staged (the store fills them with NULL),
+    # so a large month stages, spills and copies only what it has.
+    stage_omits: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self,
@@ -101,7 +104,7 @@ class Load:
             self.con.execute(MACROS.read_text(encoding="utf-8"))
             self.con.execute(
                 "CREATE OR REPLACE TEMP TABLE _stage AS SELECT "
-                + ", ".join(ident(c) for c in STORE_COLUMNS)
+                + ", ".join(ident(c) for c in self.staged_columns)
                 + ", 0::INTEGER AS _file, 0::BIGINT AS _row, ''::VARCHAR AS _problem, 0::UBIGINT AS _hash"
                 + "".join(f", CAST(NULL AS {kind}) AS {ident(name)}" for name, kind in self.stage_extras.items())
                 + " FROM cost_line_items LIMIT 0"
@@ -109,13 +112,20 @@ class Load:
             kinds = dict(
                 self.con.execute(
                     "SELECT column_name, data_type FROM duckdb_columns() "
-                    "WHERE database_name = 'temp' AND table_name = '_stage'"
+                    "WHERE database_name = current_database() AND schema_name = 'main' "
+                    "AND table_name = 'cost_line_items'"
                 ).fetchall()
             )
-            # Each row's hash as the store will hold it (its values cast to the stored types), taken while
-            # the row is staged so that commit need not read every column of a month back from the stage.
-            self._row_hash = "hash(" + ", ".join(f"CAST({ident(c)} AS {kinds[c]})" for c in STORE_COLUMNS) + ")"
+            # Each row's hash as the store will hold it (its values cast to the stored types, NULL where not
+            # staged), taken while the row is staged so that commit need not read a month back from the stage.
+            values = [f"CAST({ident(c) if c not in self.stage_omits else 'NULL'} AS {kinds[c]})" for c in STORE_COLUMNS]
+            self._row_hash = "hash(" + ", ".join(values) + ")"
         return self
+
+    @property
+    def staged_columns(self) -> list[str]:
+        """The store columns the stage holds (all but `stage_omits`)."""
+        return [c for c in STORE_COLUMNS if c not in self.stage_omits]
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         for table in ("_stage", "_scope_batch"):
@@ -130,7 +140,7 @@ class Load:
         The query's rows go straight into the stage in file order (DuckDB keeps insertion order), so a
         row's number in the load is its position in the stage: rowid + 1.
         """
-        columns = ", ".join(ident(c) for c in [*STORE_COLUMNS, "_problem", *self.stage_extras])
+        columns = ", ".join(ident(c) for c in [*self.staged_columns, "_problem", *self.stage_extras])
         file = self.files.index(source)
         try:
             inserted = fetch_one(
@@ -304,11 +314,11 @@ class Load:
             self.con.execute("DELETE FROM daily_allocations WHERE batch_id IN (SELECT unnest(?))", [replaced])
             self.con.execute("DELETE FROM cost_line_items WHERE x_BatchId IN (SELECT unnest(?))", [replaced])
             self.con.execute("DELETE FROM daily_costs WHERE batch_id IN (SELECT unnest(?))", [replaced])
-        columns = ", ".join(ident(c) for c in STORE_COLUMNS)
+        columns = ", ".join(ident(c) for c in self.staged_columns)
         with unordered_inserts(self.con):  # x_LineItemId carries the row's place in the load
             self.con.execute(
                 f"INSERT INTO cost_line_items ({columns}, x_BatchId, x_LineItemId) "
-                f"SELECT {', '.join('s.' + ident(c) for c in STORE_COLUMNS)}, b.batch_id, "
+                f"SELECT {', '.join('s.' + ident(c) for c in self.staged_columns)}, b.batch_id, "
                 f"b.batch_id * {ROW_ID_FACTOR} + s._row FROM _stage s JOIN _scope_batch b "
                 "ON coalesce(s.BillingAccountId, '') = b.account AND s.BillingPeriodStart = b.period_start"
             )

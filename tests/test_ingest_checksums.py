@@ -50,3 +50,12 @@ def test_a_stale_staged_hash_would_be_caught(con: duckdb.DuckDBPyConnection, mon
     monkeypatch.setattr("finops.ingest.Load.restaged", lambda self: None)
     gcp_billing.collect(con, [str(FIXTURES / "gcp" / "billing-export-detailed.ndjson")])
     assert recorded_checksums(con) != stored_checksums(con)
+
+
+def test_a_cur_stages_only_the_columns_it_has():
+    """CurLoad leaves out of the stage the FOCUS columns its mapping writes as NULL, and only those."""
+    from finops.collect.aws_cur import CurLoad
+
+    assert {"SkuPriceDetails", "ContractApplied", "x_Extras", "CommitmentDiscountQuantity"} <= CurLoad.stage_omits
+    assert not CurLoad.stage_omits & {"BilledCost", "EffectiveCost", "ChargeCategory", "ResourceId", "Tags"}
+    assert CurLoad.stage_omits <= set(STORE_COLUMNS)

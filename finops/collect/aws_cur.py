@@ -11,6 +11,7 @@ delivery wins, and the collector says so. The AWS FOCUS export goes through `col
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -139,6 +140,10 @@ class CurLoad(ingest.Load):
 
     # The commitment a fee row left unused, for aws_cur_unused.sql.
     stage_extras: ClassVar[Mapping[str, str]] = {"_unused": "DECIMAL(38, 18)"}
+    # The FOCUS columns a CUR has no value for: those the mapping writes as `CAST(NULL AS …) AS Column`.
+    stage_omits: ClassVar[frozenset[str]] = frozenset(
+        re.findall(r"^\s*CAST\(NULL AS .*\) AS (\w+),?$", MAPPING.read_text(encoding="utf-8"), re.MULTILINE)
+    )
 
     def __init__(
         self, con: duckdb.DuckDBPyConnection, uri: str, files: Sequence[SourceFile], deliveries: list[Snapshot]
