@@ -301,6 +301,12 @@ placement_strategy = st.tuples(
 CAPACITY = {"i-1": 8000, "i-2": 1000}  # cpu-1 and vol have none; i-9 has no bill line
 
 
+def generated_line(line_id: int, cost: str, resource: str | None, hour: int, tag: str | None, **fields) -> dict:
+    """A generated line of `resource` in hour `hour` (capacity from CAPACITY), tagged with run `tag` if any."""
+    tags = {"run_tag": tag, "run_tag_key": "training_run", "run_tag_kind": "training"} if tag else {}
+    return line(line_id, cost, resource=resource, hours=hour, capacity=CAPACITY.get(resource or ""), **tags, **fields)
+
+
 @settings(max_examples=80, deadline=None)
 @given(
     st.lists(line_strategy, min_size=1, max_size=12),
@@ -312,17 +318,14 @@ CAPACITY = {"i-1": 8000, "i-2": 1000}  # cpu-1 and vol have none; i-9 has no bil
 )
 def test_properties(raw_lines, raw_placements, mode, rules_on, utilisation, rng):
     lines = [
-        line(
+        generated_line(
             i + 1,
             str(billed),
-            resource=resource,
-            hours=hour,
-            capacity=CAPACITY.get(resource or ""),
+            resource,
+            hour,
+            tag,
             effective_cost=effective,
             list_cost=None if i % 3 == 0 else billed,
-            run_tag=tag,
-            run_tag_key="training_run" if tag else None,
-            run_tag_kind="training" if tag else None,
             category=category,
             team_tag=team,
             currency=currency,
@@ -446,15 +449,12 @@ huge_crumbs = st.integers(-7, 7).map(lambda n: Decimal("123456789012345") + Deci
 )
 def test_ties_go_by_target_name_whatever_the_input_order(raw_lines, shapes, mode, rng):
     lines = [
-        line(
+        generated_line(
             i + 1,
             str(cost),
-            resource=resource,
-            hours=hour,
-            capacity=CAPACITY.get(resource or ""),
-            run_tag=tag,
-            run_tag_key="training_run" if tag else None,
-            run_tag_kind="training" if tag else None,
+            resource,
+            hour,
+            tag,
             category=category,
             team_tag=team,
         )
@@ -680,15 +680,12 @@ def test_the_store_side_sql_agrees_with_the_rules(raw_lines, raw_placements, rul
 def check_store_side_sql(raw_lines, raw_placements, rules_on, commitments) -> list[bool]:
     """The checks of the test above; returns each line's `claimable`, in line order."""
     lines = [
-        line(
+        generated_line(
             i + 1,
             "2.5",
-            resource=resource,
-            hours=hour,
-            capacity=CAPACITY.get(resource or ""),
-            run_tag=tag,
-            run_tag_key="training_run" if tag else None,
-            run_tag_kind="training" if tag else None,
+            resource,
+            hour,
+            tag,
             category=category,
             commitment_status=status,
             commitment_id=commitment,
