@@ -8,7 +8,7 @@ import gzip
 import hashlib
 import io
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -49,32 +49,41 @@ def kind_of(path: Path) -> tuple[Format, bool] | None:
     return None
 
 
-def expand(arguments: Sequence[str], what: str = "billing") -> list[SourceFile]:
-    """Resolve files, directories (recursively) and globs to readable source files, sorted by path."""
+def expand(
+    arguments: Sequence[str],
+    what: str = "billing",
+    kind: Callable[[Path], tuple[Format, bool] | None] = kind_of,
+    wanted: str = "",
+) -> list[SourceFile]:
+    """Resolve files, directories (recursively) and globs to readable source files, sorted by path.
+
+    `kind` tells a file finops reads (its format and whether gzipped) from one it skips; `wanted` names
+    those files in errors (default: the billing suffixes).
+    """
+    wanted = wanted or ", ".join(f"*{suffix}" for suffix in SUFFIXES)
     found: dict[Path, tuple[Format, bool]] = {}
-    wanted = ", ".join(f"*{s}" for s in SUFFIXES)
     for argument in arguments:
         path = Path(argument)
         if path.is_dir():
-            matches = [p for p in sorted(path.rglob("*")) if p.is_file() and kind_of(p)]
+            matches = [p for p in sorted(path.rglob("*")) if p.is_file() and kind(p)]
             if not matches:
                 raise InputError(f"{path}: no {what} files ({wanted}) in this directory")
         elif path.is_file():
-            if kind_of(path) is None:
+            if kind(path) is None:
                 raise InputError(f"{path}: not a file finops reads; expected one of {wanted}")
             matches = [path]
         elif glob.has_magic(argument):
             matches = [Path(p) for p in sorted(glob.glob(argument, recursive=True)) if Path(p).is_file()]
-            matches = [p for p in matches if kind_of(p)]
+            matches = [p for p in matches if kind(p)]
             if not matches:
                 raise InputError(f"{argument}: the pattern matches no {what} files ({wanted})")
         else:
             raise InputError(f"{path}: no such file or directory")
         for match in matches:
-            kind = kind_of(match)
-            assert kind is not None
-            found[match] = kind
-    return [_fingerprint(p, *kind) for p, kind in sorted(found.items())]
+            found_kind = kind(match)
+            assert found_kind is not None
+            found[match] = found_kind
+    return [_fingerprint(p, *found_kind) for p, found_kind in sorted(found.items())]
 
 
 def fingerprint(path: Path) -> SourceFile:

@@ -14,7 +14,6 @@ Parquet (nested, or a flat query result), or a flattened CSV (dotted column name
 from __future__ import annotations
 
 import dataclasses
-import glob
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -25,6 +24,7 @@ import duckdb
 from finops import focus, ingest
 from finops.collect import gcp_export
 from finops.collect.files import Format, SourceFile, fingerprint, kind_of
+from finops.collect.files import expand as expand_files
 from finops.errors import InputError
 
 SOURCE = "gcp-billing"
@@ -127,30 +127,7 @@ def mapping(rows: str) -> str:
 
 def expand(arguments: Sequence[str]) -> list[SourceFile]:
     """Export files from files, directories (recursively) and globs, sorted by path."""
-    found: set[Path] = set()
-    for argument in arguments:
-        path = Path(argument)
-        if path.is_dir():
-            matches = [p for p in path.rglob("*") if p.is_file() and _format(p)]
-            if not matches:
-                raise InputError(f"{path}: no export files (*.json, *.ndjson, *.parquet, *.csv) in this directory")
-        elif path.is_file():
-            if _format(path) is None:
-                raise InputError(f"{path}: not an export file finops reads; expected NDJSON, Parquet or CSV")
-            matches = [path]
-        elif glob.has_magic(argument):
-            matches = [Path(p) for p in glob.glob(argument, recursive=True) if _format(Path(p))]
-            if not matches:
-                raise InputError(f"{argument}: the pattern matches no export files")
-        else:
-            raise InputError(f"{path}: no such file or directory")
-        found.update(matches)
-    files = []
-    for path in sorted(found):
-        kind = _format(path)
-        assert kind is not None
-        files.append(dataclasses.replace(fingerprint(path), format=kind[0], gzipped=kind[1]))
-    return files
+    return expand_files(arguments, "export", _format, "*.json, *.ndjson, *.parquet, *.csv")
 
 
 def _format(path: Path) -> tuple[Format, bool] | None:
