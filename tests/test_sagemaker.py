@@ -27,12 +27,7 @@ ROLE = "arn:aws:iam::123456789012:role/sagemaker"
 
 
 @pytest.fixture
-def sm(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+def sm(aws_env: None) -> Iterator[Any]:
     with mock_aws():
         yield boto3.client("sagemaker", region_name="us-east-1")
 
