@@ -96,7 +96,6 @@ class Load:
         self.load_checksum = combined_checksum([f.sha256 for f in files] + self.settings)
         self.unchanged = False
         self._rows = 0
-        self._row_hash = ""  # set when the stage is made (__enter__)
 
     def __enter__(self) -> Load:
         self.unchanged = self._still_current() is not None
@@ -109,18 +108,17 @@ class Load:
                 + "".join(f", CAST(NULL AS {kind}) AS {ident(name)}" for name, kind in self.stage_extras.items())
                 + " FROM cost_line_items LIMIT 0"
             )
-            kinds = dict(
-                self.con.execute(
-                    "SELECT column_name, data_type FROM duckdb_columns() "
-                    "WHERE database_name = current_database() AND schema_name = 'main' "
-                    "AND table_name = 'cost_line_items'"
-                ).fetchall()
-            )
-            # Each row's hash as the store will hold it (its values cast to the stored types, NULL where not
-            # staged), taken while the row is staged so that commit need not read a month back from the stage.
-            values = [f"CAST({ident(c) if c not in self.stage_omits else 'NULL'} AS {kinds[c]})" for c in STORE_COLUMNS]
-            self._row_hash = "hash(" + ", ".join(values) + ")"
         return self
+
+    @property
+    def _row_hash(self) -> str:
+        """A staged row's hash as the store will hold it: its values cast to the stored types, NULL where not
+        staged. Taken while the row is staged, so commit need not read a month back from the stage."""
+        values = [
+            f"CAST({ident(c.name) if c.name not in self.stage_omits else 'NULL'} AS {focus.SQL_TYPES[c.kind]})"
+            for c in focus.ALL_COLUMNS
+        ]
+        return "hash(" + ", ".join(values) + ")"
 
     @property
     def staged_columns(self) -> list[str]:
