@@ -1,14 +1,17 @@
-"""Staging and atomic replacement of billing rows, shared by every billing collector.
+"""Atomic replacement of billing rows, shared by every billing collector.
 
-A collector stages each file into a temporary table (parse errors stop the load before
-anything is written), then `Load.commit` replaces each (source, billing account, billing
-period) scope in one transaction and records one `ingest_batches` row per changed scope.
+A load is one transaction. A collector writes each file's rows straight into cost_line_items as
+pending rows (x_BatchId = PENDING; a bad value stops the load and the transaction is rolled back, so
+nothing is written), then `Load.commit` gives each changed (source, billing account, billing period)
+scope its batch id and row ids, drops the pending rows of unchanged scopes and the stored rows of
+replaced ones, records one `ingest_batches` row per changed scope and commits. A large month is
+parsed and written once, never copied from a staging table.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -22,22 +25,25 @@ from finops import focus
 from finops.collect.files import SourceFile, combined_checksum
 from finops.collect.readers import read_error
 from finops.errors import InputError
-from finops.store import fetch_one, ident, next_load_id, record_load, transaction, unordered_inserts
+from finops.store import fetch_one, ident, next_load_id, record_load, transaction
 
 # x_LineItemId = x_BatchId * ROW_ID_FACTOR + the row's number within its load.
 ROW_ID_FACTOR = 10_000_000_000
+# x_BatchId of the rows a load has written and not yet committed (never seen outside its transaction);
+# their x_LineItemId is, until commit, the index of the file they came from.
+PENDING = -1
 MACROS = Path(__file__).parent / "sql" / "parse_macros.sql"
 STORE_COLUMNS = [c.name for c in focus.ALL_COLUMNS]
-# daily_costs (migration 0006) of the staged rows of the scopes in _scope_batch.
+# daily_costs (migration 0006) of the batches $batches, just written.
 DAILY_COSTS = """
 INSERT INTO daily_costs
 SELECT
-    b.batch_id, s.BillingPeriodStart, CAST(timezone('UTC', s.ChargePeriodStart) AS DATE),
+    s.x_BatchId, s.BillingPeriodStart, CAST(timezone('UTC', s.ChargePeriodStart) AS DATE),
     s.ChargePeriodEnd - s.ChargePeriodStart > INTERVAL 1 DAY, s.ProviderName, s.x_Provider, s.BillingAccountId,
     s.SubAccountId, s.SubAccountName, s.ServiceName, s.ServiceCategory, s.RegionId, s.ChargeCategory,
     s.ChargeFrequency, s.BillingCurrency, sum(s.BilledCost), sum(s.EffectiveCost), sum(s.ListCost), count(*)
-FROM _stage AS s JOIN _scope_batch AS b
-    ON coalesce(s.BillingAccountId, '') = b.account AND s.BillingPeriodStart = b.period_start
+FROM cost_line_items AS s
+WHERE s.x_BatchId IN (SELECT unnest($batches))
 GROUP BY ALL
 """
 
@@ -72,13 +78,10 @@ class LoadReport:
 
 
 class Load:
-    """One collector run: stage files, then commit every scope they hold as a single transaction."""
+    """One collector run: write every file's rows as pending, then commit the scopes they hold, in one transaction."""
 
-    # Columns a collector's query gives beside the store's and `_problem`, kept on the stage: name -> type.
-    stage_extras: ClassVar[Mapping[str, str]] = {}
-    # Store columns a collector's queries always leave NULL: not staged (the store fills them with NULL),
-    # so a large month stages, spills and copies only what it has.
-    stage_omits: ClassVar[frozenset[str]] = frozenset()
+    # Store columns a collector's queries always leave NULL: not written (the store fills them with NULL).
+    omits: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self,
@@ -95,91 +98,101 @@ class Load:
         self.settings = list(settings)
         self.load_checksum = combined_checksum([f.sha256 for f in files] + self.settings)
         self.unchanged = False
-        self._rows = 0
+        self._open = False
 
     def __enter__(self) -> Load:
         self.unchanged = self._still_current() is not None
         if not self.unchanged:
+            # Temporary macros and views are made before the transaction: a rolled-back load still names its
+            # bad row with them. `_pending` is what a collector reads and updates: this load's rows so far.
             self.con.execute(MACROS.read_text(encoding="utf-8"))
             self.con.execute(
-                "CREATE OR REPLACE TEMP TABLE _stage AS SELECT "
-                + ", ".join(ident(c) for c in self.staged_columns)
-                + ", 0::INTEGER AS _file, 0::BIGINT AS _row, ''::VARCHAR AS _problem, 0::UBIGINT AS _hash"
-                + "".join(f", CAST(NULL AS {kind}) AS {ident(name)}" for name, kind in self.stage_extras.items())
-                + " FROM cost_line_items LIMIT 0"
+                f"CREATE OR REPLACE TEMP VIEW _pending AS SELECT *, rowid AS _row FROM cost_line_items "
+                f"WHERE x_BatchId = {PENDING}"
             )
+            self.con.execute("BEGIN TRANSACTION")
+            self._open = True
         return self
 
     @property
-    def _row_hash(self) -> str:
-        """A staged row's hash as the store will hold it: its values cast to the stored types, NULL where not
-        staged. Taken while the row is staged, so commit need not read a month back from the stage."""
-        values = [
-            f"CAST({ident(c.name) if c.name not in self.stage_omits else 'NULL'} AS {focus.SQL_TYPES[c.kind]})"
-            for c in focus.ALL_COLUMNS
-        ]
-        return "hash(" + ", ".join(values) + ")"
-
-    @property
-    def staged_columns(self) -> list[str]:
-        """The store columns the stage holds (all but `stage_omits`)."""
-        return [c for c in STORE_COLUMNS if c not in self.stage_omits]
+    def written_columns(self) -> list[str]:
+        """The store columns a load writes (all but `omits`)."""
+        return [c for c in STORE_COLUMNS if c not in self.omits]
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        for table in ("_stage", "_scope_batch"):
+        self._rollback()
+        for drop in ("VIEW IF EXISTS temp._pending", "TABLE IF EXISTS temp._scope_batch"):
             try:
-                self.con.execute(f"DROP TABLE IF EXISTS temp.{table}")
+                self.con.execute(f"DROP {drop}")
             except duckdb.Error:
                 pass
 
-    def stage_file(self, source: SourceFile, query: str, params: dict[str, Any]) -> int:
-        """Parse one file into the stage (`_file` its index); the first bad value stops the load with its row number.
+    def _rollback(self) -> None:
+        if self._open:
+            self._open = False
+            try:
+                self.con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass  # the connection is gone: nothing it wrote was committed
 
-        The query's rows go straight into the stage in file order (DuckDB keeps insertion order), so a
-        row's number in the load is its position in the stage: rowid + 1.
+    def expand(self, query: str) -> str:
+        """The rows to write for a file's mapped rows (one per file row): a collector may add rows here."""
+        return query
+
+    def write_file(self, source: SourceFile, query: str, params: dict[str, Any]) -> int:
+        """Write one file's rows as pending; the first bad value stops the load, naming its row in the file.
+
+        `query` gives the store's columns and `_problem` (the row's first bad value, or NULL), one row per
+        file row in file order. A row with a problem aborts the write; the load is rolled back and the
+        query is read once more, numbered, to find the first such row (the error path only).
         """
-        columns = ", ".join(ident(c) for c in [*self.staged_columns, "_problem", *self.stage_extras])
+        columns = ", ".join(ident(c) for c in self.written_columns)
         file = self.files.index(source)
         try:
             inserted = fetch_one(
                 self.con,
-                f"INSERT INTO _stage ({columns}, _file, _hash) SELECT {columns}, {file}, {self._row_hash} "
-                f"FROM ({query})",
+                f"INSERT INTO cost_line_items ({columns}, x_BatchId, x_LineItemId) SELECT {columns}, "
+                f"CASE WHEN _problem IS NULL THEN {PENDING} ELSE error(_problem) END, {file} "
+                f"FROM ({self.expand(query)})",
                 params,
             )
         except duckdb.Error as exc:
-            raise InputError(read_error(source.path, exc)) from None
-        bad = fetch_one(
-            self.con,
-            "SELECT rowid + 1 - ?, _problem FROM _stage WHERE _row IS NULL AND _problem IS NOT NULL "
-            "ORDER BY rowid LIMIT 1",
-            [self._rows],
-        )
-        if bad:
-            raise InputError(f"{source.path} row {bad[0]}: {bad[1]}")
-        self.con.execute("UPDATE _stage SET _row = rowid + 1 WHERE _row IS NULL")
-        rows = int(inserted[0]) if inserted else 0
-        self._rows += rows
-        return rows
+            self._rollback()
+            raise InputError(self._bad_row(source, query, params) or read_error(source.path, exc)) from None
+        return int(inserted[0]) if inserted else 0
 
-    def restaged(self) -> None:
-        """Take each staged row's hash again: a collector that changes staged values (UPDATE _stage) calls
-        this before `commit`, whose content checksums are sums of these hashes."""
-        self.con.execute(f"UPDATE _stage SET _hash = {self._row_hash}")
+    def _bad_row(self, source: SourceFile, query: str, params: dict[str, Any]) -> str | None:
+        try:
+            bad = fetch_one(
+                self.con,
+                f"SELECT _n, _problem FROM (SELECT row_number() OVER () AS _n, _problem FROM ({query})) "
+                "WHERE _problem IS NOT NULL ORDER BY _n LIMIT 1",
+                params,
+            )
+        except duckdb.Error:
+            return None
+        return f"{source.path} row {bad[0]}: {bad[1]}" if bad else None
+
+    @staticmethod
+    def _row_hash() -> str:
+        """A stored row's hash over every FOCUS column; a scope's content checksum is their sum."""
+        return "hash(" + ", ".join(ident(c.name) for c in focus.ALL_COLUMNS) + ")"
 
     def commit(self) -> LoadReport:
-        """Replace every scope the staged rows cover, atomically; unchanged scopes are only touched."""
-        if self._rows == 0:
-            names = ", ".join(str(f.path) for f in self.files[:3])
-            raise InputError(f"{names}: no rows to load; check that the export is complete")
+        """Replace every scope the pending rows cover and commit; unchanged scopes are only touched."""
         scopes = self.con.execute(
             "SELECT coalesce(BillingAccountId, ''), BillingPeriodStart, max(BillingPeriodEnd), "
             "list(DISTINCT BillingCurrency ORDER BY BillingCurrency), count(*), sum(BilledCost), "
-            "sum(EffectiveCost), sum(ListCost), list(DISTINCT _file ORDER BY _file), "
+            "sum(EffectiveCost), sum(ListCost), list(DISTINCT x_LineItemId ORDER BY x_LineItemId), "
             "string_agg(DISTINCT x_Provider, ',' ORDER BY x_Provider), "
-            "CAST(sum(CAST(_hash AS HUGEINT)) AS VARCHAR) FROM _stage GROUP BY 1, 2 ORDER BY 2, 1"
+            f"CAST(sum(CAST({self._row_hash()} AS HUGEINT)) AS VARCHAR), min(_row) FROM _pending "
+            "GROUP BY 1, 2 ORDER BY 2, 1"
         ).fetchall()
-        for account, start, _, currencies, *_rest, file_ids, _provider, _content in scopes:
+        if not scopes:
+            names = ", ".join(str(f.path) for f in self.files[:3])
+            raise InputError(f"{names}: no rows to load; check that the export is complete")
+        first_row = min(scope[-1] for scope in scopes)
+        for account, start, _, currencies, *_rest, file_ids, _provider, _content, _first in scopes:
             if len(currencies) > 1:
                 where = ", ".join(str(self.files[i].path) for i in file_ids[:3])
                 raise InputError(
@@ -188,40 +201,42 @@ class Load:
                     "so check the export"
                 )
         results: list[ScopeResult] = []
-        with transaction(self.con):
-            load_id, next_batch = self._next_ids()
-            for account, start, end, currencies, rows, billed, effective, listed, file_ids, provider, content in scopes:
-                # Content, not file, identity: a file holding several scopes may change only one of them.
-                checksum = combined_checksum([f"rows:{rows}", f"content:{content}"])
-                current = self._current(account, start)
-                if current and current[1] == checksum:
-                    action, batch_id, old = "unchanged", current[0], None
-                    self._touch([batch_id])
-                else:
-                    batch_id, next_batch = next_batch, next_batch + 1
-                    old = current[0] if current else None
-                    action = "replaced" if old is not None else "loaded"
-                files = tuple(self.files[i] for i in file_ids)
-                results.append(
-                    ScopeResult(
-                        action,
-                        provider,
-                        account,
-                        start,
-                        end,
-                        currencies[0],
-                        rows,
-                        billed,
-                        effective,
-                        listed,
-                        batch_id,
-                        checksum,
-                        files,
-                        old,
-                    )
+        load_id, next_batch = self._next_ids()
+        for account, start, end, currencies, rows, billed, effective, listed, file_ids, provider, content, _ in scopes:
+            # Content, not file, identity: a file holding several scopes may change only one of them.
+            checksum = combined_checksum([f"rows:{rows}", f"content:{content}"])
+            current = self._current(account, start)
+            if current and current[1] == checksum:
+                action, batch_id, old = "unchanged", current[0], None
+                self._touch([batch_id])
+            else:
+                batch_id, next_batch = next_batch, next_batch + 1
+                old = current[0] if current else None
+                action = "replaced" if old is not None else "loaded"
+            files = tuple(self.files[i] for i in file_ids)
+            results.append(
+                ScopeResult(
+                    action,
+                    provider,
+                    account,
+                    start,
+                    end,
+                    currencies[0],
+                    rows,
+                    billed,
+                    effective,
+                    listed,
+                    batch_id,
+                    checksum,
+                    files,
+                    old,
                 )
-            self._write(load_id, [r for r in results if r.action != "unchanged"])
-            self._record_load(load_id, results)
+            )
+        self._write(load_id, [r for r in results if r.action != "unchanged"], first_row)
+        self.con.execute(f"DELETE FROM cost_line_items WHERE x_BatchId = {PENDING}")  # unchanged scopes' rows
+        self._record_load(load_id, results)
+        self.con.execute("COMMIT")
+        self._open = False
         return LoadReport(self.source, len(self.files), results)
 
     def report(self) -> LoadReport:
@@ -292,8 +307,9 @@ class Load:
         assert row is not None
         return next_load_id(self.con), int(row[0])
 
-    def _write(self, load_id: int, new: list[ScopeResult]) -> None:
-        """Inside the transaction: drop replaced rows, their daily totals and allocations; insert the new batches."""
+    def _write(self, load_id: int, new: list[ScopeResult], first_row: int) -> None:
+        """Inside the transaction: drop replaced rows, their daily totals and allocations; give each new scope's
+        pending rows its batch id and row ids (x_LineItemId = batch × ROW_ID_FACTOR + row number in the load)."""
         if not new:
             return
         self.con.execute(
@@ -312,15 +328,14 @@ class Load:
             self.con.execute("DELETE FROM daily_allocations WHERE batch_id IN (SELECT unnest(?))", [replaced])
             self.con.execute("DELETE FROM cost_line_items WHERE x_BatchId IN (SELECT unnest(?))", [replaced])
             self.con.execute("DELETE FROM daily_costs WHERE batch_id IN (SELECT unnest(?))", [replaced])
-        columns = ", ".join(ident(c) for c in self.staged_columns)
-        with unordered_inserts(self.con):  # x_LineItemId carries the row's place in the load
-            self.con.execute(
-                f"INSERT INTO cost_line_items ({columns}, x_BatchId, x_LineItemId) "
-                f"SELECT {', '.join('s.' + ident(c) for c in self.staged_columns)}, b.batch_id, "
-                f"b.batch_id * {ROW_ID_FACTOR} + s._row FROM _stage s JOIN _scope_batch b "
-                "ON coalesce(s.BillingAccountId, '') = b.account AND s.BillingPeriodStart = b.period_start"
-            )
-            self.con.execute(DAILY_COSTS)
+        self.con.execute(
+            f"UPDATE cost_line_items AS s SET x_BatchId = b.batch_id, "
+            f"x_LineItemId = b.batch_id * {ROW_ID_FACTOR} + s.rowid - $first + 1 FROM _scope_batch AS b "
+            f"WHERE s.x_BatchId = {PENDING} AND coalesce(s.BillingAccountId, '') = b.account "
+            "AND s.BillingPeriodStart = b.period_start",
+            {"first": first_row},
+        )
+        self.con.execute(DAILY_COSTS, {"batches": [n.batch_id for n in new]})
         self.con.executemany(
             "INSERT INTO ingest_batches (batch_id, load_id, source, source_uri, provider, billing_account_id, "
             "billing_period_start, billing_period_end, billing_currency, files, checksum, manifest_id, "

@@ -1,18 +1,19 @@
-"""A batch's checksum is the hash of the rows the store holds for it, whichever collector staged them.
-
-Loads take each row's hash while staging it (ingest.Load) and collectors that change staged values take
-it again (`Load.restaged`); a stale hash would make a changed scope look unchanged on its next load.
+"""What a load writes: a batch's checksum is the hash of the rows the store holds for it, whichever
+collector wrote them (GCP changes its rows after writing them), and x_LineItemId numbers rows in load order.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from finops.collect import aws_cur, focus, gcp_billing
 from finops.collect.files import combined_checksum
-from finops.ingest import STORE_COLUMNS
+from finops.errors import InputError
+from finops.ingest import PENDING, ROW_ID_FACTOR, STORE_COLUMNS
 from finops.store import ident
 from tests.conftest import FIXTURES
 
@@ -38,24 +39,50 @@ def recorded_checksums(con: duckdb.DuckDBPyConnection) -> dict[int, str]:
 def test_every_collectors_checksums_are_the_hash_of_the_stored_rows(con: duckdb.DuckDBPyConnection, shared: Path):
     focus.collect(con, [str(shared / "focus-1.0-sample" / "focus_sample.csv")])
     aws_cur.collect(con, [str(shared / "aws-cur-legacy-sample" / "sample-anonymous-aws-export-dataset.csv")])
-    # GCP rows are changed after staging (list prices, GPU counts, CUD fee amortisation).
+    # GCP rows are changed after they are written (list prices, GPU counts, CUD fee amortisation).
     gcp_billing.collect(con, [str(FIXTURES / "gcp" / "billing-export-detailed.ndjson")])
     recorded = recorded_checksums(con)
     assert len(recorded) >= 7
     assert recorded == stored_checksums(con)
 
 
-def test_a_stale_staged_hash_would_be_caught(con: duckdb.DuckDBPyConnection, monkeypatch) -> None:
-    """Without taking the hashes again after its UPDATEs, a GCP load records checksums of other rows."""
-    monkeypatch.setattr("finops.ingest.Load.restaged", lambda self: None)
-    gcp_billing.collect(con, [str(FIXTURES / "gcp" / "billing-export-detailed.ndjson")])
-    assert recorded_checksums(con) != stored_checksums(con)
+def test_line_item_ids_number_the_loads_rows_in_file_order(con: duckdb.DuckDBPyConnection, shared: Path) -> None:
+    """x_LineItemId = batch × 10¹⁰ + the row's number in the load: four scopes of one file share one numbering."""
+    sample = shared / "focus-1.0-sample" / "focus_sample.csv"
+    report = focus.collect(con, [str(sample)])
+    assert len(report.scopes) == 4
+    stored = con.execute(
+        f"SELECT x_LineItemId % {ROW_ID_FACTOR}, x_LineItemId // {ROW_ID_FACTOR} = x_BatchId, BilledCost::VARCHAR, "
+        "ResourceId FROM cost_line_items ORDER BY 1"
+    ).fetchall()
+    source = con.execute(
+        "SELECT row_number() OVER (), BilledCost, nullif(ResourceId, 'NULL') FROM read_csv(?, all_varchar = true)",
+        [str(sample)],
+    ).fetchall()
+    assert [row for row, *_ in stored] == list(range(1, 1001))
+    assert all(same for _, same, *_ in stored)
+    assert [(Decimal(cost), resource) for _, _, cost, resource in stored] == [
+        (Decimal(cost), resource) for _, cost, resource in source
+    ]
+    assert con.execute(f"SELECT count(*) FROM cost_line_items WHERE x_BatchId = {PENDING}").fetchone() == (0,)
 
 
-def test_a_cur_stages_only_the_columns_it_has():
-    """CurLoad leaves out of the stage the FOCUS columns its mapping writes as NULL, and only those."""
+def test_a_rejected_load_leaves_nothing_pending(con: duckdb.DuckDBPyConnection, shared: Path, tmp_path: Path) -> None:
+    """A bad row in the second file rolls back the first file's rows too."""
+    sample = shared / "focus-1.0-sample" / "focus_sample.csv"
+    lines = sample.read_text(encoding="utf-8").splitlines(keepends=True)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(lines[0] + lines[1].replace(lines[1].split(",")[1], "yesterday", 1), encoding="utf-8")
+    with pytest.raises(InputError, match=r"bad.csv row 1: "):
+        focus.collect(con, [str(sample), str(bad)])
+    assert con.execute("SELECT count(*) FROM cost_line_items").fetchone() == (0,)
+    assert con.execute("SELECT count(*) FROM ingest_batches").fetchone() == (0,)
+
+
+def test_a_cur_writes_only_the_columns_it_has():
+    """CurLoad leaves out of its INSERT the FOCUS columns its mapping writes as NULL, and only those."""
     from finops.collect.aws_cur import CurLoad
 
-    assert {"SkuPriceDetails", "ContractApplied", "x_Extras", "CommitmentDiscountQuantity"} <= CurLoad.stage_omits
-    assert not CurLoad.stage_omits & {"BilledCost", "EffectiveCost", "ChargeCategory", "ResourceId", "Tags"}
-    assert CurLoad.stage_omits <= set(STORE_COLUMNS)
+    assert {"SkuPriceDetails", "ContractApplied", "x_Extras", "CommitmentDiscountQuantity"} <= CurLoad.omits
+    assert not CurLoad.omits & {"BilledCost", "EffectiveCost", "ChargeCategory", "ResourceId", "Tags"}
+    assert CurLoad.omits <= set(STORE_COLUMNS)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -87,35 +87,25 @@ def _download(tree: S3Tree, key: str, tmp: Path) -> RemoteFile:
 def _load(
     con: duckdb.DuckDBPyConnection, uri: str, files: Sequence[SourceFile], deliveries: list[Snapshot], notice: Notice
 ) -> ingest.LoadReport:
-    """Stage every file of the snapshots with the mapping SQL, keep the newest deliveries, commit once."""
+    """Write every file of the snapshots through the mapping SQL, keep the newest deliveries, commit once."""
     layouts = [(source, aws_columns.reader(con, source)) for source in files]
     kinds = {layout.layout for _, layout in layouts}
     if kinds == {"focus"}:
         return focus.collect(con, [str(f.path) for f in files], notice=notice)
     if len(kinds) > 1:
         raise InputError(f"{uri}: mixes CUR and FOCUS files; load the FOCUS export with `finops collect focus`")
-    mapping, unused = MAPPING.read_text(encoding="utf-8"), UNUSED.read_text(encoding="utf-8")
+    mapping = MAPPING.read_text(encoding="utf-8")
     with CurLoad(con, uri, files, deliveries) as load:
         if load.unchanged:
             return load.report()
         _gpu_variables(con)
-        try:
-            for source, layout in layouts:
-                try:
-                    load.stage_file(source, mapping.replace("_cur_raw", layout.query), {"path": str(source.path)})
-                except InputError as exc:
-                    raise InputError(_file_names(str(exc), layout.names)) from None
-                # Unused commitment rows go after the file's rows, so row numbers in errors stay the file's.
-                con.execute(
-                    "CREATE OR REPLACE TEMP TABLE _cur_unused AS SELECT * EXCLUDE (_file, _row) FROM _stage "
-                    "WHERE _file = ? AND _unused <> 0",
-                    [files.index(source)],
-                )
-                load.stage_file(source, unused, {})
-        finally:
-            con.execute("DROP TABLE IF EXISTS temp._cur_unused")
+        for source, layout in layouts:
+            try:
+                load.write_file(source, mapping.replace("_cur_raw", layout.query), {"path": str(source.path)})
+            except InputError as exc:
+                raise InputError(_file_names(str(exc), layout.names)) from None
         kept = load.drop_older(notice)
-        report = load.commit() if load.staged() else ingest.LoadReport(SOURCE, len(files), [])
+        report = load.commit() if load.pending() else ingest.LoadReport(SOURCE, len(files), [])
         return ingest.LoadReport(report.source, report.files, report.scopes + kept)
 
 
@@ -138,10 +128,8 @@ def _file_names(message: str, names: dict[str, str]) -> str:
 class CurLoad(ingest.Load):
     """A Load that records each period's manifest and refuses to replace a newer delivery by an older one."""
 
-    # The commitment a fee row left unused, for aws_cur_unused.sql.
-    stage_extras: ClassVar[Mapping[str, str]] = {"_unused": "DECIMAL(38, 18)"}
     # The FOCUS columns a CUR has no value for: those the mapping writes as `CAST(NULL AS …) AS Column`.
-    stage_omits: ClassVar[frozenset[str]] = frozenset(
+    omits: ClassVar[frozenset[str]] = frozenset(
         re.findall(r"^\s*CAST\(NULL AS .*\) AS (\w+),?$", MAPPING.read_text(encoding="utf-8"), re.MULTILINE)
     )
 
@@ -155,15 +143,19 @@ class CurLoad(ingest.Load):
         super().__enter__()
         return self
 
-    def staged(self) -> bool:
-        row = fetch_one(self.con, "SELECT count(*) FROM _stage")
+    def expand(self, query: str) -> str:
+        """Each file row, and after a Savings Plan / RI fee row the commitment it left unused (aws_cur_unused.sql)."""
+        return UNUSED.read_text(encoding="utf-8").replace("{rows}", query)
+
+    def pending(self) -> bool:
+        row = fetch_one(self.con, "SELECT count(*) FROM _pending")
         return bool(row and row[0])
 
     def drop_older(self, notice: Notice) -> list[ingest.ScopeResult]:
-        """Unstage every scope whose stored rows came from a newer delivery; return those scopes as kept."""
+        """Drop the pending rows of every scope whose stored rows came from a newer delivery; return those scopes."""
         kept = []
         scopes = self.con.execute(
-            "SELECT DISTINCT coalesce(BillingAccountId, ''), BillingPeriodStart FROM _stage ORDER BY 2, 1"
+            "SELECT DISTINCT coalesce(BillingAccountId, ''), BillingPeriodStart FROM _pending ORDER BY 2, 1"
         ).fetchall()
         for account, start in scopes:
             delivery = self.deliveries.get(start)
@@ -185,15 +177,16 @@ class CurLoad(ingest.Load):
                 f"({delivery.delivered_at:%Y-%m-%dT%H:%M:%SZ}) is older and was not loaded"
             )
             self.con.execute(
-                "DELETE FROM _stage WHERE coalesce(BillingAccountId, '') = ? AND BillingPeriodStart = ?",
+                f"DELETE FROM cost_line_items WHERE x_BatchId = {ingest.PENDING} "
+                "AND coalesce(BillingAccountId, '') = ? AND BillingPeriodStart = ?",
                 [account, start],
             )
             kept.append(ingest.ScopeResult("kept newer", *current[2:]))
         return kept
 
-    def _write(self, load_id: int, new: list[ingest.ScopeResult]) -> None:
+    def _write(self, load_id: int, new: list[ingest.ScopeResult], first_row: int) -> None:
         """Inside the load's transaction: the rows, then which delivery each batch came from."""
-        super()._write(load_id, new)
+        super()._write(load_id, new, first_row)
         for scope in new:
             delivery = self.deliveries.get(scope.billing_period_start)
             if delivery is not None:

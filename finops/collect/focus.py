@@ -48,20 +48,20 @@ def collect(
     files = expand(paths, "FOCUS")
     settings = [f"fill:{name}={value}" for name, value in sorted(fills.items())]
     with ingest.Load(con, SOURCE, " ".join(paths), files, settings) as load:
-        report = load.report() if load.unchanged else _stage_and_commit(con, load, files, fills, notice)
+        report = load.report() if load.unchanged else _write_and_commit(con, load, files, fills, notice)
     for message in ingest.other_accounts(con, report):
         notice(message)
     return report
 
 
-def _stage_and_commit(
+def _write_and_commit(
     con: duckdb.DuckDBPyConnection,
     load: ingest.Load,
     files: Sequence[SourceFile],
     fills: Mapping[str, str],
     notice: Callable[[str], None],
 ) -> ingest.LoadReport:
-    """Stage every file (the first bad value stops the load), then replace the scopes they hold."""
+    """Write every file (the first bad value stops the load), then replace the scopes they hold."""
     for source in files:
         columns, reader, params = _reader(con, source)
         if columns.ignored:
@@ -77,7 +77,7 @@ def _stage_and_commit(
                 f"file, or give one value for every row with --fill {example}"
             )
         query, query_params = _select(columns, fills, reader, params)
-        rows = load.stage_file(source, query, query_params)
+        rows = load.write_file(source, query, query_params)
         if rows == 0:
             notice(f"{source.path}: no rows")
     return load.commit()

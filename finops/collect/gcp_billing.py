@@ -98,7 +98,7 @@ def load_files(
             return load.report()
         for source in files:
             try:
-                rows = load.stage_file(source, mapping(_reader(source)), {"path": str(source.path), "months": months})
+                rows = load.write_file(source, mapping(_reader(source)), {"path": str(source.path), "months": months})
             except InputError:
                 # DuckDB names a byte, not the line: find the first line that does not parse (error path only).
                 problem = gcp_export.bad_line(source) if source.format == "json" else None
@@ -111,7 +111,6 @@ def load_files(
         _fill_list_cost(con)
         _fill_gpus(con)
         con.execute(AMORTISE.read_text(encoding="utf-8"))
-        load.restaged()
         return load.commit()
 
 
@@ -169,7 +168,7 @@ def _has(tree: dict[str, object], f: gcp_export.Field) -> bool:
 def _check_currencies(con: duckdb.DuckDBPyConnection) -> None:
     """One load, one currency: accounts billed in different currencies are loaded separately."""
     found = con.execute(
-        "SELECT BillingCurrency, list(DISTINCT coalesce(BillingAccountId, '') ORDER BY 1) FROM _stage "
+        "SELECT BillingCurrency, list(DISTINCT coalesce(BillingAccountId, '') ORDER BY 1) FROM _pending "
         "GROUP BY 1 ORDER BY 1"
     ).fetchall()
     if len(found) > 1:
@@ -184,16 +183,18 @@ def _fill_list_cost(con: duckdb.DuckDBPyConnection) -> None:
     """ListCost where the export has none: cached Cloud Catalog on-demand price x pricing quantity, else cost."""
     units = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _PRICING_UNITS.items())
     con.execute(
-        "UPDATE _stage SET ListUnitPrice = p.unit_price, "
-        "ListCost = CAST(_stage.PricingQuantity * CAST(p.unit_price AS DECIMAL(20, 9)) AS DECIMAL(38, 18)) "
+        "UPDATE cost_line_items AS s SET ListUnitPrice = p.unit_price, "
+        "ListCost = CAST(s.PricingQuantity * CAST(p.unit_price AS DECIMAL(20, 9)) AS DECIMAL(38, 18)) "
         "FROM (SELECT sku_id, region, billing_currency, max(unit_price) AS unit_price, "
         f"any_value(CASE pricing_unit {units} END) AS unit FROM list_prices "
         "WHERE provider = 'gcp' GROUP BY ALL) AS p "
-        "WHERE _stage.ListCost IS NULL AND _stage.ChargeCategory = 'Usage' AND p.sku_id = _stage.SkuId "
-        "AND p.region = _stage.RegionId AND p.billing_currency = _stage.BillingCurrency "
-        "AND p.unit = lower(_stage.PricingUnit) AND _stage.PricingQuantity IS NOT NULL"
+        f"WHERE s.x_BatchId = {ingest.PENDING} AND s.ListCost IS NULL AND s.ChargeCategory = 'Usage' "
+        "AND p.sku_id = s.SkuId AND p.region = s.RegionId AND p.billing_currency = s.BillingCurrency "
+        "AND p.unit = lower(s.PricingUnit) AND s.PricingQuantity IS NOT NULL"
     )
-    con.execute("UPDATE _stage SET ListCost = ContractedCost WHERE ListCost IS NULL")
+    con.execute(
+        f"UPDATE cost_line_items SET ListCost = ContractedCost WHERE x_BatchId = {ingest.PENDING} AND ListCost IS NULL"
+    )
 
 
 def _fill_gpus(con: duckdb.DuckDBPyConnection) -> None:
@@ -206,8 +207,9 @@ def _fill_gpus(con: duckdb.DuckDBPyConnection) -> None:
     con.register("_gcp_gpu_catalog", gpus.catalog_table(con))
     try:
         con.execute(
-            "UPDATE _stage SET x_GpuCount = c.gpus, x_GpuModel = c.gpu_model FROM _gcp_gpu_catalog AS c "
-            "WHERE _stage.x_InstanceType = c.instance_type AND _stage.x_GpuCount IS NULL"
+            "UPDATE cost_line_items AS s SET x_GpuCount = c.gpus, x_GpuModel = c.gpu_model "
+            f"FROM _gcp_gpu_catalog AS c WHERE s.x_BatchId = {ingest.PENDING} AND s.x_InstanceType = c.instance_type "
+            "AND s.x_GpuCount IS NULL"
         )
     finally:
         con.unregister("_gcp_gpu_catalog")

@@ -1,4 +1,4 @@
--- Committed use discount amortisation over the staged GCP rows (_stage): each hour's commitment fees
+-- Committed use discount amortisation over the load's pending GCP rows (_pending): each hour's commitment fees
 -- (Purchase rows of a billing account, invoice month, region and commitment category) are spread over
 -- that hour's usage rows whose CUD credits the commitment paid for, in proportion to those credits.
 -- A covered usage row's EffectiveCost = its BilledCost + its share of the fee; the fee rows keep only what
@@ -11,7 +11,7 @@ WITH fees AS (
         CommitmentDiscountCategory AS category,
         CAST(trunc(sum(BilledCost) * 1000000000000) AS HUGEINT) AS fee_units,
         min(_row) AS first_fee_row
-    FROM _stage
+    FROM _pending
     WHERE x_Provider = 'gcp' AND ChargeCategory = 'Purchase' AND CommitmentDiscountCategory IS NOT NULL
     GROUP BY ALL
     HAVING sum(BilledCost) > 0
@@ -24,7 +24,7 @@ covered AS (
             CASE f.category WHEN 'Spend' THEN 'credit:COMMITTED_USAGE_DISCOUNT_DOLLAR_BASE'
                             ELSE 'credit:COMMITTED_USAGE_DISCOUNT' END
         ] AS DECIMAL(38, 18))) * 1000000000000) AS HUGEINT) AS weight
-    FROM _stage AS s
+    FROM _pending AS s
     JOIN fees AS f
         ON s.BillingAccountId = f.account AND s.BillingPeriodStart = f.period AND s.ChargePeriodStart = f.hour
         AND s.RegionId IS NOT DISTINCT FROM f.region AND s.CommitmentDiscountCategory = f.category
@@ -62,7 +62,7 @@ SELECT s._row,
                  + (sum(s.BilledCost) OVER (PARTITION BY f.account, f.period, f.hour, f.region, f.category) - s.BilledCost)
             ELSE -s.BilledCost
        END
-FROM _stage AS s
+FROM _pending AS s
 JOIN fees AS f
     ON s.BillingAccountId = f.account AND s.BillingPeriodStart = f.period AND s.ChargePeriodStart = f.hour
     AND s.RegionId IS NOT DISTINCT FROM f.region AND s.CommitmentDiscountCategory = f.category
@@ -70,6 +70,7 @@ JOIN (SELECT account, period, hour, region, category, sum(share_units) AS units 
     USING (account, period, hour, region, category)
 WHERE s.x_Provider = 'gcp' AND s.ChargeCategory = 'Purchase';
 
-UPDATE _stage SET EffectiveCost = EffectiveCost + a.delta FROM _gcp_amortised AS a WHERE _stage._row = a._row;
+UPDATE cost_line_items SET EffectiveCost = EffectiveCost + a.delta FROM _gcp_amortised AS a
+WHERE cost_line_items.x_BatchId = -1 AND cost_line_items.rowid = a._row;
 
 DROP TABLE _gcp_amortised;
