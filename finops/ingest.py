@@ -1,11 +1,13 @@
 """Atomic replacement of billing rows, shared by every billing collector.
 
 A load is one transaction. A collector writes each file's rows straight into cost_line_items as
-pending rows (x_BatchId = PENDING; a bad value stops the load and the transaction is rolled back, so
-nothing is written), then `Load.commit` gives each changed (source, billing account, billing period)
-scope its batch id and row ids, drops the pending rows of unchanged scopes and the stored rows of
-replaced ones, records one `ingest_batches` row per changed scope and commits. A large month is
-parsed and written once, never copied from a staging table.
+pending rows (x_BatchId = the first batch id the load can give; a bad value stops the load and the
+transaction is rolled back, so nothing is written), then `Load.commit` sums them per (source, billing
+account, billing period) scope, drops the pending rows of unchanged scopes and the stored rows of
+replaced ones, gives the other changed scopes their batch ids, records one `ingest_batches` row per
+changed scope and commits. A month is parsed and written once, never copied from a staging table;
+when the reader knows each row's place in its file (Parquet) and the load holds one scope, no row is
+written twice.
 """
 
 from __future__ import annotations
@@ -27,11 +29,10 @@ from finops.collect.readers import read_error
 from finops.errors import InputError
 from finops.store import fetch_one, ident, next_load_id, record_load, transaction
 
-# x_LineItemId = x_BatchId * ROW_ID_FACTOR + the row's number within its load.
+# x_LineItemId = x_BatchId * ROW_ID_FACTOR + the row's number within its load: the rows written before
+# its file plus its row in the file; rows whose place the reader does not know (CSV, rows a collector
+# adds) are numbered after those, in the order they were written.
 ROW_ID_FACTOR = 10_000_000_000
-# x_BatchId of the rows a load has written and not yet committed (never seen outside its transaction);
-# their x_LineItemId is, until commit, the index of the file they came from.
-PENDING = -1
 MACROS = Path(__file__).parent / "sql" / "parse_macros.sql"
 STORE_COLUMNS = [c.name for c in focus.ALL_COLUMNS]
 # daily_costs (migration 0006) of the batches $batches, just written.
@@ -98,20 +99,24 @@ class Load:
         self.settings = list(settings)
         self.load_checksum = combined_checksum([f.sha256 for f in files] + self.settings)
         self.unchanged = False
+        self.batch = 0  # the first batch id this load can give: its pending rows' x_BatchId
         self._open = False
+        self._written = 0
+        self._scope_files: dict[tuple[str, datetime], list[int]] = {}
 
     def __enter__(self) -> Load:
         self.unchanged = self._still_current() is not None
         if not self.unchanged:
-            # Temporary macros and views are made before the transaction: a rolled-back load still names its
-            # bad row with them. `_pending` is what a collector reads and updates: this load's rows so far.
+            # The macros are made before the transaction: a rolled-back load still names its bad row with them.
             self.con.execute(MACROS.read_text(encoding="utf-8"))
-            self.con.execute(
-                f"CREATE OR REPLACE TEMP VIEW _pending AS SELECT *, rowid AS _row FROM cost_line_items "
-                f"WHERE x_BatchId = {PENDING}"
-            )
             self.con.execute("BEGIN TRANSACTION")
             self._open = True
+            self.batch = self._next_ids()[1]
+            # What a collector reads (and updates by `_rowid`): this load's rows so far.
+            self.con.execute(
+                "CREATE OR REPLACE TEMP VIEW _pending AS SELECT *, rowid AS _rowid FROM cost_line_items "
+                f"WHERE x_BatchId = {self.batch}"
+            )
         return self
 
     @property
@@ -142,24 +147,36 @@ class Load:
     def write_file(self, source: SourceFile, query: str, params: dict[str, Any]) -> int:
         """Write one file's rows as pending; the first bad value stops the load, naming its row in the file.
 
-        `query` gives the store's columns and `_problem` (the row's first bad value, or NULL), one row per
-        file row in file order. A row with a problem aborts the write; the load is rolled back and the
-        query is read once more, numbered, to find the first such row (the error path only).
+        `query` gives the store's columns, `_problem` (the row's first bad value, or NULL) and `_row` (its
+        1-based row in the file when the reader knows it, else NULL), one row per file row in file order.
+        A row with a problem aborts the write; the load is rolled back and the query is read once more,
+        numbered, to find the first such row (the error path only). A row without `_row` is written with
+        x_LineItemId = -(file index + 1) and numbered at commit.
         """
         columns = ", ".join(ident(c) for c in self.written_columns)
         file = self.files.index(source)
+        first = self.batch * ROW_ID_FACTOR + self._written
         try:
             inserted = fetch_one(
                 self.con,
                 f"INSERT INTO cost_line_items ({columns}, x_BatchId, x_LineItemId) SELECT {columns}, "
-                f"CASE WHEN _problem IS NULL THEN {PENDING} ELSE error(_problem) END, {file} "
-                f"FROM ({self.expand(query)})",
+                f"CASE WHEN _problem IS NULL THEN {self.batch} ELSE error(_problem) END, "
+                f"coalesce({first} + _row, {-(file + 1)}) FROM ({self.expand(query)})",
                 params,
             )
         except duckdb.Error as exc:
             self._rollback()
             raise InputError(self._bad_row(source, query, params) or read_error(source.path, exc)) from None
-        return int(inserted[0]) if inserted else 0
+        rows = int(inserted[0]) if inserted else 0
+        self._written += rows
+        # The scopes this file gave rows to (its rows only: the other files' row groups are skipped by range).
+        for scope in self.con.execute(
+            "SELECT DISTINCT coalesce(BillingAccountId, ''), BillingPeriodStart FROM cost_line_items "
+            "WHERE x_BatchId = $batch AND (x_LineItemId BETWEEN $first AND $last OR x_LineItemId = $file)",
+            {"batch": self.batch, "first": first + 1, "last": first + rows, "file": -(file + 1)},
+        ).fetchall():
+            self._scope_files.setdefault((scope[0], scope[1]), []).append(file)
+        return rows
 
     def _bad_row(self, source: SourceFile, query: str, params: dict[str, Any]) -> str | None:
         try:
@@ -183,18 +200,19 @@ class Load:
         scopes = self.con.execute(
             "SELECT coalesce(BillingAccountId, ''), BillingPeriodStart, max(BillingPeriodEnd), "
             "list(DISTINCT BillingCurrency ORDER BY BillingCurrency), count(*), sum(BilledCost), "
-            "sum(EffectiveCost), sum(ListCost), list(DISTINCT x_LineItemId ORDER BY x_LineItemId), "
-            "string_agg(DISTINCT x_Provider, ',' ORDER BY x_Provider), "
-            f"CAST(sum(CAST({self._row_hash()} AS HUGEINT)) AS VARCHAR), min(_row) FROM _pending "
+            "sum(EffectiveCost), sum(ListCost), string_agg(DISTINCT x_Provider, ',' ORDER BY x_Provider), "
+            f"CAST(sum(CAST({self._row_hash()} AS HUGEINT)) AS VARCHAR), max(x_LineItemId), min(_rowid) FROM _pending "
             "GROUP BY 1, 2 ORDER BY 2, 1"
         ).fetchall()
         if not scopes:
             names = ", ".join(str(f.path) for f in self.files[:3])
             raise InputError(f"{names}: no rows to load; check that the export is complete")
-        first_row = min(scope[-1] for scope in scopes)
-        for account, start, _, currencies, *_rest, file_ids, _provider, _content, _first in scopes:
+        first_rowid = min(scope[-1] for scope in scopes)
+        # Rows written without their place in the file are numbered after the highest row number given.
+        numbered = max(0, max(scope[-2] for scope in scopes) - self.batch * ROW_ID_FACTOR)
+        for account, start, _, currencies, *_ in scopes:
             if len(currencies) > 1:
-                where = ", ".join(str(self.files[i].path) for i in file_ids[:3])
+                where = ", ".join(str(self.files[i].path) for i in self._scope_files[(account, start)][:3])
                 raise InputError(
                     f"{where}: billing account '{account}' has rows in {' and '.join(currencies)} for the "
                     f"period starting {start:%Y-%m-%d}; FOCUS bills one currency per account and period, "
@@ -202,7 +220,8 @@ class Load:
                 )
         results: list[ScopeResult] = []
         load_id, next_batch = self._next_ids()
-        for account, start, end, currencies, rows, billed, effective, listed, file_ids, provider, content, _ in scopes:
+        assert next_batch == self.batch  # the first changed scope keeps the batch id its rows were written with
+        for account, start, end, currencies, rows, billed, effective, listed, provider, content, *_ in scopes:
             # Content, not file, identity: a file holding several scopes may change only one of them.
             checksum = combined_checksum([f"rows:{rows}", f"content:{content}"])
             current = self._current(account, start)
@@ -213,7 +232,7 @@ class Load:
                 batch_id, next_batch = next_batch, next_batch + 1
                 old = current[0] if current else None
                 action = "replaced" if old is not None else "loaded"
-            files = tuple(self.files[i] for i in file_ids)
+            files = tuple(self.files[i] for i in sorted(set(self._scope_files[(account, start)])))
             results.append(
                 ScopeResult(
                     action,
@@ -232,8 +251,14 @@ class Load:
                     old,
                 )
             )
-        self._write(load_id, [r for r in results if r.action != "unchanged"], first_row)
-        self.con.execute(f"DELETE FROM cost_line_items WHERE x_BatchId = {PENDING}")  # unchanged scopes' rows
+        for r in results:
+            if r.action == "unchanged":  # its rows are stored already
+                self.con.execute(
+                    "DELETE FROM cost_line_items WHERE x_BatchId = ? AND coalesce(BillingAccountId, '') = ? "
+                    "AND BillingPeriodStart = ?",
+                    [self.batch, r.billing_account_id, r.billing_period_start],
+                )
+        self._write(load_id, [r for r in results if r.action != "unchanged"], numbered - first_rowid)
         self._record_load(load_id, results)
         self.con.execute("COMMIT")
         self._open = False
@@ -307,9 +332,9 @@ class Load:
         assert row is not None
         return next_load_id(self.con), int(row[0])
 
-    def _write(self, load_id: int, new: list[ScopeResult], first_row: int) -> None:
-        """Inside the transaction: drop replaced rows, their daily totals and allocations; give each new scope's
-        pending rows its batch id and row ids (x_LineItemId = batch × ROW_ID_FACTOR + row number in the load)."""
+    def _write(self, load_id: int, new: list[ScopeResult], rowid_offset: int) -> None:
+        """Inside the transaction: drop replaced rows, their daily totals and allocations; give the pending rows
+        of each new scope but the first their batch id, and number the rows written without one."""
         if not new:
             return
         self.con.execute(
@@ -328,12 +353,14 @@ class Load:
             self.con.execute("DELETE FROM daily_allocations WHERE batch_id IN (SELECT unnest(?))", [replaced])
             self.con.execute("DELETE FROM cost_line_items WHERE x_BatchId IN (SELECT unnest(?))", [replaced])
             self.con.execute("DELETE FROM daily_costs WHERE batch_id IN (SELECT unnest(?))", [replaced])
+        # Rows without a place in their file come after every row with one, in the order they were written.
         self.con.execute(
-            f"UPDATE cost_line_items AS s SET x_BatchId = b.batch_id, "
-            f"x_LineItemId = b.batch_id * {ROW_ID_FACTOR} + s.rowid - $first + 1 FROM _scope_batch AS b "
-            f"WHERE s.x_BatchId = {PENDING} AND coalesce(s.BillingAccountId, '') = b.account "
-            "AND s.BillingPeriodStart = b.period_start",
-            {"first": first_row},
+            "UPDATE cost_line_items AS s SET x_BatchId = b.batch_id, x_LineItemId = CASE WHEN s.x_LineItemId < 0 "
+            f"THEN b.batch_id * {ROW_ID_FACTOR} + s.rowid + $offset + 1 "
+            f"ELSE s.x_LineItemId + (b.batch_id - $batch) * {ROW_ID_FACTOR} END FROM _scope_batch AS b "
+            "WHERE s.x_BatchId = $batch AND coalesce(s.BillingAccountId, '') = b.account "
+            "AND s.BillingPeriodStart = b.period_start AND (b.batch_id <> $batch OR s.x_LineItemId < 0)",
+            {"offset": rowid_offset, "batch": self.batch},
         )
         self.con.execute(DAILY_COSTS, {"batches": [n.batch_id for n in new]})
         self.con.executemany(

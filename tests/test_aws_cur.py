@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 from moto.core import set_initial_no_auth_action_count
 
-from finops import store
+from finops import ingest, store
 from finops.collect import aws_cur
 from finops.errors import InputError
 from tests.test_aws_layouts import BUCKET, cur2_export, legacy_report, line, put, write_local
@@ -441,3 +441,26 @@ def test_explicit_files_take_no_period(con: duckdb.DuckDBPyConnection, shared: P
         aws_cur.collect(con, [str(sample)], period="2023-11")
     with pytest.raises(InputError, match="give either a local report folder / CUR files, or --s3"):
         aws_cur.collect(con)
+
+
+def test_parquet_rows_keep_their_file_rows_and_unused_commitment_comes_after(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Parquet rows are numbered as written: the rows written before their file plus their row in it; the
+    unused-commitment rows a CUR adds have no place in a file and are numbered after, in the order written."""
+    write_local(cur2_export(AMORTISATION, "2025-01", "exec-1", files=2), tmp_path)
+    aws_cur.collect(con, [str(tmp_path)])
+    got = con.execute(
+        f"SELECT x_LineItemId % {ingest.ROW_ID_FACTOR}, x_LineItemType, coalesce(CommitmentDiscountStatus, '') "
+        "FROM cost_line_items ORDER BY 1"
+    ).fetchall()
+    first, second = AMORTISATION[0::2], AMORTISATION[1::2]
+    # The second file's rows follow every row written before it: the first file's 4 and its unused SP row.
+    numbers = [(n + 1, r["line_item_line_item_type"]) for n, r in enumerate(first)]
+    numbers += [(len(first) + 1 + n + 1, r["line_item_line_item_type"]) for n, r in enumerate(second)]
+    assert [(row, kind) for row, kind, _ in got[:8]] == numbers
+    assert [(kind, status) for _, kind, status in got[8:]] == [
+        ("SavingsPlanRecurringFee", "Unused"),
+        ("RIFee", "Unused"),
+    ]
+    assert got[8][0] > numbers[-1][0]

@@ -103,7 +103,8 @@ def snake(column: str) -> str:
 
 @dataclass(frozen=True)
 class CurReader:
-    """A table expression over one file (path bound as $path) and the file's own name of each field."""
+    """A table expression over one file (path bound as $path; `_row` its place in the file, NULL for CSV) and the
+    file's own name of each field."""
 
     layout: Layout
     query: str
@@ -117,6 +118,7 @@ def reader(con: duckdb.DuckDBPyConnection, source: SourceFile) -> CurReader:
         header = list(described)
         inner = "read_parquet($path)"
         refs = {name: ident(name) for name in header}
+        row = "file_row_number + 1"
     elif source.format == "csv":
         header, delimiter = csv_header(source)
         described = dict.fromkeys(header, "VARCHAR")
@@ -126,6 +128,7 @@ def reader(con: duckdb.DuckDBPyConnection, source: SourceFile) -> CurReader:
             f"escape = '\"', columns = {{{columns}}}, nullstr = [''], null_padding = true, strict_mode = true)"
         )
         refs = {name: f"c{i}" for i, name in enumerate(header)}
+        row = "NULL::BIGINT"  # the CSV reader does not say a row's line
     else:
         raise InputError(f"{source.path}: not a CUR data file; AWS delivers .csv.gz, .csv or .parquet")
     fields: dict[str, str] = {}
@@ -150,6 +153,7 @@ def reader(con: duckdb.DuckDBPyConnection, source: SourceFile) -> CurReader:
         else:
             select.append(f"CAST(NULL AS VARCHAR) AS {field}")
     select.append(f"{_tags(header, described, refs)} AS _tags")
+    select.append(f"{row} AS _row")
     query = f"(SELECT {', '.join(select)} FROM {inner})"
     return CurReader("cur", query, {f: fields[f] for f in FIELDS if f in fields})
 

@@ -177,16 +177,16 @@ class CurLoad(ingest.Load):
                 f"({delivery.delivered_at:%Y-%m-%dT%H:%M:%SZ}) is older and was not loaded"
             )
             self.con.execute(
-                f"DELETE FROM cost_line_items WHERE x_BatchId = {ingest.PENDING} "
+                f"DELETE FROM cost_line_items WHERE x_BatchId = {self.batch} "
                 "AND coalesce(BillingAccountId, '') = ? AND BillingPeriodStart = ?",
                 [account, start],
             )
             kept.append(ingest.ScopeResult("kept newer", *current[2:]))
         return kept
 
-    def _write(self, load_id: int, new: list[ingest.ScopeResult], first_row: int) -> None:
+    def _write(self, load_id: int, new: list[ingest.ScopeResult], rowid_offset: int) -> None:
         """Inside the load's transaction: the rows, then which delivery each batch came from."""
-        super()._write(load_id, new, first_row)
+        super()._write(load_id, new, rowid_offset)
         for scope in new:
             delivery = self.deliveries.get(scope.billing_period_start)
             if delivery is not None:

@@ -158,7 +158,7 @@ def _select(
         "PublisherName": f"coalesce({values['PublisherName']}, {values['ServiceProviderName']})",
         "x_Extras": _extras(columns.extras),
     }
-    inner = [f"{derived.get(name, expr)} AS {name}" for name, expr in values.items()]
+    inner = [f"{derived.get(name, expr)} AS {name}" for name, expr in values.items()] + ["_row"]
     inner += [f"{expr} AS {ident('_raw_' + name)}" for name, expr in raw.items() if _checked(name)]
     problems = [p for c in focus.FOCUS_COLUMNS + focus.EXTRAS for p in _problems(c, c.name in raw)]
     problems += [

@@ -108,8 +108,8 @@ def load_files(
             if rows == 0:
                 notice(f"{source.path}: no rows" + (f" for invoice month(s) {', '.join(months)}" if months else ""))
         _check_currencies(con)
-        _fill_list_cost(con)
-        _fill_gpus(con)
+        _fill_list_cost(con, load.batch)
+        _fill_gpus(con, load.batch)
         con.execute(AMORTISE.read_text(encoding="utf-8"))
         return load.commit()
 
@@ -121,7 +121,8 @@ def mapping(rows: str) -> str:
         name if name in produced else f"CAST(NULL AS {focus.SQL_TYPES[focus.BY_NAME[name].kind]}) AS {name}"
         for name in ingest.STORE_COLUMNS
     ]
-    return f"SELECT {', '.join(columns)}, _problem FROM ({_template().replace('{rows}', rows)})"
+    # No place in the file (`_row`): the readers of NDJSON and CSV do not know it, so rows are numbered at commit.
+    return f"SELECT {', '.join(columns)}, _problem, NULL::BIGINT AS _row FROM ({_template().replace('{rows}', rows)})"
 
 
 def expand(arguments: Sequence[str]) -> list[SourceFile]:
@@ -179,7 +180,7 @@ def _check_currencies(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def _fill_list_cost(con: duckdb.DuckDBPyConnection) -> None:
+def _fill_list_cost(con: duckdb.DuckDBPyConnection, batch: int) -> None:
     """ListCost where the export has none: cached Cloud Catalog on-demand price x pricing quantity, else cost."""
     units = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _PRICING_UNITS.items())
     con.execute(
@@ -188,16 +189,14 @@ def _fill_list_cost(con: duckdb.DuckDBPyConnection) -> None:
         "FROM (SELECT sku_id, region, billing_currency, max(unit_price) AS unit_price, "
         f"any_value(CASE pricing_unit {units} END) AS unit FROM list_prices "
         "WHERE provider = 'gcp' GROUP BY ALL) AS p "
-        f"WHERE s.x_BatchId = {ingest.PENDING} AND s.ListCost IS NULL AND s.ChargeCategory = 'Usage' "
+        f"WHERE s.x_BatchId = {batch} AND s.ListCost IS NULL AND s.ChargeCategory = 'Usage' "
         "AND p.sku_id = s.SkuId AND p.region = s.RegionId AND p.billing_currency = s.BillingCurrency "
         "AND p.unit = lower(s.PricingUnit) AND s.PricingQuantity IS NOT NULL"
     )
-    con.execute(
-        f"UPDATE cost_line_items SET ListCost = ContractedCost WHERE x_BatchId = {ingest.PENDING} AND ListCost IS NULL"
-    )
+    con.execute(f"UPDATE cost_line_items SET ListCost = ContractedCost WHERE x_BatchId = {batch} AND ListCost IS NULL")
 
 
-def _fill_gpus(con: duckdb.DuckDBPyConnection) -> None:
+def _fill_gpus(con: duckdb.DuckDBPyConnection, batch: int) -> None:
     """GPU count and model of accelerator-optimised machine types (a2, a3, g2 ...) on lines without them.
 
     The machine types in the store (`finops collect gcp-machine-types`) win over finops's static table.
@@ -208,7 +207,7 @@ def _fill_gpus(con: duckdb.DuckDBPyConnection) -> None:
     try:
         con.execute(
             "UPDATE cost_line_items AS s SET x_GpuCount = c.gpus, x_GpuModel = c.gpu_model "
-            f"FROM _gcp_gpu_catalog AS c WHERE s.x_BatchId = {ingest.PENDING} AND s.x_InstanceType = c.instance_type "
+            f"FROM _gcp_gpu_catalog AS c WHERE s.x_BatchId = {batch} AND s.x_InstanceType = c.instance_type "
             "AND s.x_GpuCount IS NULL"
         )
     finally:

@@ -14,7 +14,8 @@ from finops.store import ident
 
 
 def csv_reader(header: Sequence[str], delimiter: str) -> str:
-    """A table expression reading a CSV (path bound as $path) as text, named by its header.
+    """A table expression reading a CSV (path bound as $path) as text, named by its header, and `_row` NULL
+    (DuckDB's CSV reader does not say a row's line; numbering rows in the query would serialise the read).
 
     The dialect is given, not sniffed: DuckDB's sniffer silently skips rows of ragged files.
     Rows whose every field is empty (spreadsheet leftovers) are skipped.
@@ -26,20 +27,21 @@ def csv_reader(header: Sequence[str], delimiter: str) -> str:
     anything = ", ".join(f"c{i}" for i in range(len(header)))
     nulls = ", ".join(f"'{n}'" for n in ("NULL", "null", ""))
     return (
-        f"(SELECT {names} FROM read_csv($path, auto_detect = false, header = true, skip = 0, "
+        f"(SELECT {names}, NULL::BIGINT AS _row FROM read_csv($path, auto_detect = false, header = true, skip = 0, "
         f"delim = '{delimiter}', quote = '\"', escape = '\"', columns = {{{columns}}}, "
         f"nullstr = [{nulls}], strict_mode = true) WHERE coalesce({anything}) IS NOT NULL)"
     )
 
 
 def parquet_reader(columns: Sequence[str], types: dict[str, str]) -> str:
-    """A table expression reading the given Parquet columns (path bound as $path) as text; nested values as JSON."""
+    """A table expression reading the given Parquet columns (path bound as $path) as text, nested values as JSON,
+    and `_row`, the row's 1-based place in the file."""
     parts = []
     for name in columns:
         nested = types[name].startswith(("MAP", "STRUCT")) or types[name].endswith("]")
         value = f"to_json({ident(name)})" if nested else ident(name)
         parts.append(f"CAST({value} AS VARCHAR) AS {ident(name)}")
-    return f"(SELECT {', '.join(parts) or 'NULL AS _nothing'} FROM read_parquet($path))"
+    return f"(SELECT {', '.join(parts) or 'NULL AS _nothing'}, file_row_number + 1 AS _row FROM read_parquet($path))"
 
 
 def describe_parquet(con: duckdb.DuckDBPyConnection, source: SourceFile) -> list[tuple[str, str]]:

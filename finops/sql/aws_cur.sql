@@ -1,6 +1,6 @@
 -- AWS CUR rows (legacy CSV/Parquet and CUR 2.0, every field as text under its snake_case name, tags
--- as `_tags`) -> the store's FOCUS columns plus `_problem`, one row per CUR row in file order (so a
--- problem's row number is the file's). `_cur_raw` is replaced by the file's reader; the variables
+-- as `_tags`, the row's place in the file as `_row`) -> the store's FOCUS columns plus `_problem` and
+-- `_row`, one row per CUR row in file order (so a problem's row number is the file's). `_cur_raw` is replaced by the file's reader; the variables
 -- finops_aws_gpu_count / finops_aws_gpu_model map an instance type to its GPUs (a join would reorder rows).
 --
 -- Costs: BilledCost is the unblended (net when exported) cost, what the invoice says. EffectiveCost is
@@ -193,6 +193,7 @@ SELECT
     coalesce(_catalog_gpus, nullif(finops_decimal(product_gpu), 0)) AS x_GpuCount,
     CAST(NULL AS MAP(VARCHAR, VARCHAR)) AS x_Extras,
     _unused,
+    _row,
     coalesce(
         CASE WHEN line_item_unblended_cost IS NOT NULL AND _unblended IS NULL
             THEN 'line_item_unblended_cost: ''' || left(line_item_unblended_cost, 80) || ''' is not a number' END,

@@ -22,6 +22,7 @@ SELECT * EXCLUDE (_unused_row) REPLACE (
     CASE WHEN _unused_row THEN NULL ELSE x_InstanceType END AS x_InstanceType,
     CASE WHEN _unused_row THEN NULL ELSE x_GpuModel END AS x_GpuModel,
     CASE WHEN _unused_row THEN NULL ELSE x_GpuCount END AS x_GpuCount,
-    CASE WHEN _unused_row THEN NULL ELSE _problem END AS _problem
+    CASE WHEN _unused_row THEN NULL ELSE _problem END AS _problem,
+    CASE WHEN _unused_row THEN NULL ELSE _row END AS _row  -- numbered at commit, after the file rows
 )
 FROM (SELECT *, unnest(CASE WHEN _unused <> 0 THEN [false, true] ELSE [false] END) AS _unused_row FROM ({rows}))

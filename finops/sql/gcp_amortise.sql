@@ -10,7 +10,7 @@ WITH fees AS (
         BillingAccountId AS account, BillingPeriodStart AS period, ChargePeriodStart AS hour, RegionId AS region,
         CommitmentDiscountCategory AS category,
         CAST(trunc(sum(BilledCost) * 1000000000000) AS HUGEINT) AS fee_units,
-        min(_row) AS first_fee_row
+        min(_rowid) AS first_fee_row
     FROM _pending
     WHERE x_Provider = 'gcp' AND ChargeCategory = 'Purchase' AND CommitmentDiscountCategory IS NOT NULL
     GROUP BY ALL
@@ -19,7 +19,7 @@ WITH fees AS (
 
 covered AS (
     SELECT
-        s._row, f.account, f.period, f.hour, f.region, f.category, f.fee_units,
+        s._rowid, f.account, f.period, f.hour, f.region, f.category, f.fee_units,
         CAST(trunc(abs(CAST(s.x_Extras[
             CASE f.category WHEN 'Spend' THEN 'credit:COMMITTED_USAGE_DISCOUNT_DOLLAR_BASE'
                             ELSE 'credit:COMMITTED_USAGE_DISCOUNT' END
@@ -45,19 +45,19 @@ shares AS (
     SELECT
         *,
         floor_units + CASE WHEN row_number() OVER (
-            PARTITION BY account, period, hour, region, category ORDER BY remainder DESC, _row
+            PARTITION BY account, period, hour, region, category ORDER BY remainder DESC, _rowid
         ) <= fee_units - sum(floor_units) OVER (PARTITION BY account, period, hour, region, category)
         THEN 1 ELSE 0 END AS share_units
     FROM weighted
 )
 
-SELECT _row, CAST(CAST(share_units AS DECIMAL(38, 0)) * CAST(0.000000000001 AS DECIMAL(13, 12)) AS DECIMAL(38, 18))
+SELECT _rowid, CAST(CAST(share_units AS DECIMAL(38, 0)) * CAST(0.000000000001 AS DECIMAL(13, 12)) AS DECIMAL(38, 18))
     AS delta
 FROM shares
 UNION ALL
 -- Each group's fee rows give up what was spread: all of it from the first fee row, the rest drop to 0.
-SELECT s._row,
-       CASE WHEN s._row = f.first_fee_row
+SELECT s._rowid,
+       CASE WHEN s._rowid = f.first_fee_row
             THEN CAST(CAST(-spread.units AS DECIMAL(38, 0)) * CAST(0.000000000001 AS DECIMAL(13, 12)) AS DECIMAL(38, 18))
                  + (sum(s.BilledCost) OVER (PARTITION BY f.account, f.period, f.hour, f.region, f.category) - s.BilledCost)
             ELSE -s.BilledCost
@@ -71,6 +71,6 @@ JOIN (SELECT account, period, hour, region, category, sum(share_units) AS units 
 WHERE s.x_Provider = 'gcp' AND s.ChargeCategory = 'Purchase';
 
 UPDATE cost_line_items SET EffectiveCost = EffectiveCost + a.delta FROM _gcp_amortised AS a
-WHERE cost_line_items.x_BatchId = -1 AND cost_line_items.rowid = a._row;
+WHERE cost_line_items.rowid = a._rowid;
 
 DROP TABLE _gcp_amortised;
