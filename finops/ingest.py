@@ -13,6 +13,7 @@ written twice.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -111,12 +112,16 @@ class Load:
             self.con.execute(MACROS.read_text(encoding="utf-8"))
             self.con.execute("BEGIN TRANSACTION")
             self._open = True
-            self.batch = self._next_ids()[1]
-            # What a collector reads (and updates by `_rowid`): this load's rows so far.
-            self.con.execute(
-                "CREATE OR REPLACE TEMP VIEW _pending AS SELECT *, rowid AS _rowid FROM cost_line_items "
-                f"WHERE x_BatchId = {self.batch}"
-            )
+            try:
+                self.batch = self._next_ids()[1]
+                # What a collector reads (and updates by `_rowid`): this load's rows so far.
+                self.con.execute(
+                    "CREATE OR REPLACE TEMP VIEW _pending AS SELECT *, rowid AS _rowid FROM cost_line_items "
+                    f"WHERE x_BatchId = {self.batch}"
+                )
+            except BaseException:
+                self._rollback()
+                raise
         return self
 
     @property
@@ -166,17 +171,36 @@ class Load:
             )
         except duckdb.Error as exc:
             self._rollback()
-            raise InputError(self._bad_row(source, query, params) or read_error(source.path, exc)) from None
+            empty = re.search(r"NOT NULL constraint failed: cost_line_items\.(\w+)", str(exc))
+            named = self._empty_row(source, query, params, empty.group(1)) if empty else None
+            raise InputError(named or self._bad_row(source, query, params) or read_error(source.path, exc)) from None
         rows = int(inserted[0]) if inserted else 0
-        self._written += rows
-        # The scopes this file gave rows to (its rows only: the other files' row groups are skipped by range).
-        for scope in self.con.execute(
-            "SELECT DISTINCT coalesce(BillingAccountId, ''), BillingPeriodStart FROM cost_line_items "
-            "WHERE x_BatchId = $batch AND (x_LineItemId BETWEEN $first AND $last OR x_LineItemId = $file)",
-            {"batch": self.batch, "first": first + 1, "last": first + rows, "file": -(file + 1)},
+        # The scopes this file gave rows to (its rows only: the other files' row groups are skipped by range),
+        # and the highest row number it used: the next file's rows come after it even if a reader skipped rows.
+        last = first + rows
+        for account, start, highest in self.con.execute(
+            "SELECT coalesce(BillingAccountId, ''), BillingPeriodStart, max(x_LineItemId) FROM cost_line_items "
+            "WHERE x_BatchId = $batch AND (x_LineItemId > $first OR x_LineItemId = $file) GROUP BY ALL",
+            {"batch": self.batch, "first": first, "file": -(file + 1)},
         ).fetchall():
-            self._scope_files.setdefault((scope[0], scope[1]), []).append(file)
+            self._scope_files.setdefault((account, start), []).append(file)
+            last = max(last, highest)
+        self._written = last - self.batch * ROW_ID_FACTOR
         return rows
+
+    def _empty_row(self, source: SourceFile, query: str, params: dict[str, Any], column: str) -> str:
+        """The first row that leaves a column the store needs on every row empty (the error path only)."""
+        try:
+            row = fetch_one(
+                self.con,
+                f"SELECT _n FROM (SELECT row_number() OVER () AS _n, {ident(column)} AS _v FROM ({query})) "
+                "WHERE _v IS NULL ORDER BY _n LIMIT 1",
+                params,
+            )
+        except duckdb.Error:
+            row = None
+        where = f"{source.path} row {row[0]}" if row else str(source.path)
+        return f"{where}: no {column}; every billing row needs one, so check the export"
 
     def _bad_row(self, source: SourceFile, query: str, params: dict[str, Any]) -> str | None:
         try:

@@ -408,6 +408,30 @@ def test_a_bad_cost_names_file_row_and_legacy_column(loaded: duckdb.DuckDBPyConn
     assert state(loaded) == before
 
 
+@pytest.mark.parametrize("kind", ["legacy", "cur2"])
+def test_an_empty_cost_names_file_row_and_column(loaded: duckdb.DuckDBPyConnection, tmp_path: Path, kind: str) -> None:
+    """A row with no cost at all is refused by name (the store needs a cost on every row), in CSV and Parquet."""
+    rows = gpu_month()
+    rows[4]["line_item_unblended_cost"] = None
+    if kind == "legacy":
+        tree, name, column = (
+            legacy_report(rows, "2025-02", "asm-1", chunks=1)[0],
+            "ml-cur-1.csv.gz",
+            "lineItem/UnblendedCost",
+        )
+    else:
+        tree, name, column = (
+            cur2_export(rows, "2025-02", "exec-1", files=1),
+            "ml-export-00001.snappy.parquet",
+            "line_item_unblended_cost",
+        )
+    write_local(tree, tmp_path / "r")
+    before = state(loaded)
+    with pytest.raises(InputError, match=rf"{name} row 5: {column} is empty; every CUR row has a cost"):
+        aws_cur.collect(loaded, [str(tmp_path / "r")])
+    assert state(loaded) == before
+
+
 def test_cur2_as_gzip_csv_with_maps_as_json(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     """Data Exports can deliver CSV: the MAP columns then arrive as JSON object text."""
     write_local(cur2_export(gpu_month(), "2025-02", "e-1", files=1), tmp_path)
@@ -428,7 +452,8 @@ def test_cur2_as_gzip_csv_with_maps_as_json(con: duckdb.DuckDBPyConnection, tmp_
 
 
 def test_a_bad_value_after_unused_commitment_names_its_file_row(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    """Unused commitment rows are added after the file's rows, so row numbers stay the file's (past 2,048 rows too)."""
+    """Unused commitment rows are written after their fee rows, yet a bad row is named by its row in the file
+    (past 2,048 rows too)."""
     rows = [*AMORTISATION * 300, line("Usage", "1.2.3", line_item_usage_type="BoxUsage:m5.large")]
     write_local(legacy_report(rows, "2025-01", "asm-1", chunks=1)[0], tmp_path)
     with pytest.raises(InputError, match=r"ml-cur-1.csv.gz row 2401: lineItem/UnblendedCost: '1.2.3' is not a number"):

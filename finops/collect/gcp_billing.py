@@ -110,7 +110,7 @@ def load_files(
         _check_currencies(con)
         _fill_list_cost(con, load.batch)
         _fill_gpus(con, load.batch)
-        con.execute(AMORTISE.read_text(encoding="utf-8"))
+        con.execute(AMORTISE.read_text(encoding="utf-8").replace("{batch}", str(load.batch)))
         return load.commit()
 
 
@@ -211,7 +211,10 @@ def _fill_gpus(con: duckdb.DuckDBPyConnection, batch: int) -> None:
             "AND s.x_GpuCount IS NULL"
         )
     finally:
-        con.unregister("_gcp_gpu_catalog")
+        try:
+            con.unregister("_gcp_gpu_catalog")
+        except duckdb.Error:
+            pass  # the load's transaction is aborted: the error above is the one to report
 
 
 @cache

@@ -197,6 +197,7 @@ SELECT
     coalesce(
         CASE WHEN line_item_unblended_cost IS NOT NULL AND _unblended IS NULL
             THEN 'line_item_unblended_cost: ''' || left(line_item_unblended_cost, 80) || ''' is not a number' END,
+        CASE WHEN _billed IS NULL THEN 'line_item_unblended_cost is empty; every CUR row has a cost' END,
         CASE WHEN _type IS NULL THEN 'line_item_line_item_type is empty; every CUR row has a line item type' END,
         CASE WHEN _period_start IS NULL
             THEN 'bill_billing_period_start_date: ''' || coalesce(bill_billing_period_start_date, '')

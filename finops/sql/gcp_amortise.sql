@@ -1,4 +1,4 @@
--- Committed use discount amortisation over the load's pending GCP rows (_pending): each hour's commitment fees
+-- Committed use discount amortisation over the load's pending GCP rows (_pending, x_BatchId {batch}): each hour's commitment fees
 -- (Purchase rows of a billing account, invoice month, region and commitment category) are spread over
 -- that hour's usage rows whose CUD credits the commitment paid for, in proportion to those credits.
 -- A covered usage row's EffectiveCost = its BilledCost + its share of the fee; the fee rows keep only what
@@ -71,6 +71,6 @@ JOIN (SELECT account, period, hour, region, category, sum(share_units) AS units 
 WHERE s.x_Provider = 'gcp' AND s.ChargeCategory = 'Purchase';
 
 UPDATE cost_line_items SET EffectiveCost = EffectiveCost + a.delta FROM _gcp_amortised AS a
-WHERE cost_line_items.rowid = a._rowid;
+WHERE cost_line_items.x_BatchId = {batch} AND cost_line_items.rowid = a._rowid;
 
 DROP TABLE _gcp_amortised;

@@ -10,8 +10,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from finops import focus as focus_types
+from finops import ingest
 from finops.collect import aws_cur, focus, gcp_billing
-from finops.collect.files import combined_checksum
+from finops.collect.files import combined_checksum, fingerprint
 from finops.errors import InputError
 from finops.ingest import ROW_ID_FACTOR, STORE_COLUMNS
 from finops.store import ident
@@ -98,3 +100,59 @@ def test_a_cur_writes_only_the_columns_it_has():
     assert {"SkuPriceDetails", "ContractApplied", "x_Extras", "CommitmentDiscountQuantity"} <= CurLoad.omits
     assert not CurLoad.omits & {"BilledCost", "EffectiveCost", "ChargeCategory", "ResourceId", "Tags"}
     assert CurLoad.omits <= set(STORE_COLUMNS)
+
+
+def _load_query(values: dict[str, str]) -> str:
+    """A collector query over a CSV (columns: cost) giving every store column: `values` by name, the rest NULL."""
+    columns = [
+        f"CAST({values.get(c.name, 'NULL')} AS {focus_types.SQL_TYPES[c.kind]}) AS {ident(c.name)}"
+        for c in focus_types.ALL_COLUMNS
+    ]
+    return (
+        f"SELECT {', '.join(columns)}, NULL::VARCHAR AS _problem, NULL::BIGINT AS _row "
+        "FROM read_csv($path, header = true, columns = {'cost': 'VARCHAR'})"
+    )
+
+
+def test_a_store_column_left_empty_names_the_row(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """A collector whose mapping leaves a column the store needs empty gets the file row, not 'cannot read'."""
+    path = tmp_path / "bill.csv"
+    path.write_text("cost\n1.5\n2.5\n\n4\n", encoding="utf-8")
+    source = fingerprint(path)
+    query = _load_query(
+        {
+            "BilledCost": "cost",
+            "EffectiveCost": "cost",
+            "BillingCurrency": "'USD'",
+            "ChargeCategory": "'Usage'",
+            "BillingPeriodStart": "TIMESTAMPTZ '2025-01-01'",
+            "BillingPeriodEnd": "TIMESTAMPTZ '2025-02-01'",
+            "ChargePeriodStart": "TIMESTAMPTZ '2025-01-01'",
+            "ChargePeriodEnd": "TIMESTAMPTZ '2025-01-01 01:00'",
+        }
+    )
+    with pytest.raises(InputError, match=r"bill.csv row 3: no BilledCost; every billing row needs one"):
+        with ingest.Load(con, "test", str(path), [source]) as load:
+            load.write_file(source, query, {"path": str(path)})
+    assert con.execute("SELECT count(*) FROM cost_line_items").fetchone() == (0,)
+    path.write_text("cost\n1.5\n2.5\n4\n", encoding="utf-8")
+    source = fingerprint(path)
+    with ingest.Load(con, "test", str(path), [source]) as load:
+        assert load.write_file(source, query, {"path": str(path)}) == 3
+        report = load.commit()
+    assert [(s.rows, s.billed_cost) for s in report.scopes] == [(3, Decimal("8"))]
+
+
+def test_a_failure_opening_a_load_leaves_no_transaction_open(
+    con: duckdb.DuckDBPyConnection, shared: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: ingest.Load) -> tuple[int, int]:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ingest.Load, "_next_ids", broken)
+    with pytest.raises(KeyboardInterrupt):
+        focus.collect(con, [str(shared / "focus-1.0-sample" / "focus_sample.csv")])
+    monkeypatch.undo()
+    con.execute("BEGIN TRANSACTION")  # raises when the failed load left its own open
+    con.execute("ROLLBACK")
+    assert focus.collect(con, [str(shared / "focus-1.0-sample" / "focus_sample.csv")]).scopes[0].rows > 0
