@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from finops import config
+from finops import config, store
 from finops.errors import ConfigError
 from tests.conftest import one_line_error
 
@@ -19,6 +19,22 @@ def test_defaults_without_a_config_file(tmp_path, monkeypatch):
     assert settings.database == Path("finops.duckdb")
     assert settings.config_path is None
     assert settings.store == config.StoreSettings()
+
+
+def test_duckdb_gets_a_1gb_memory_limit_unless_told_otherwise(tmp_path, monkeypatch):
+    """Bounded by default (a 10M-line month runs in ~1.2 GiB); a size or a share of RAM raises it."""
+    monkeypatch.chdir(tmp_path)
+    assert config.load(environ={}).store.memory_limit == "1GB"
+    limits = {}
+    for given in (None, "2GiB", "80%"):
+        environ = {"FINOPS_MEMORY_LIMIT": given} if given else {}
+        settings = dataclasses.replace(config.load(environ=environ), database=tmp_path / f"{len(limits)}.duckdb")
+        con = store.connect(settings)
+        limits[given] = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        con.close()
+    assert limits[None] == "953.6 MiB"  # DuckDB counts 1GB as 10^9 bytes
+    assert limits["2GiB"] == "2.0 GiB"
+    assert limits["80%"] not in ("953.6 MiB", "2.0 GiB")
 
 
 def test_file_then_environment_then_flags(tmp_path):
@@ -53,6 +69,8 @@ def test_finops_config_variable_picks_the_file(tmp_path):
             "unknown key 'store.memory'; known keys here: lock_wait, memory_limit, temp_directory, threads",
         ),
         ("[store]\nthreads = 'many'\n", "'store.threads' must be a positive whole number, got 'many'"),
+        ('[store]\nmemory_limit = "lots"\n', '\'store.memory_limit\' must be a size such as "1GB", "512MB" or "80%"'),
+        ('[store]\nmemory_limit = "4"\n', "'store.memory_limit' must be a size such as"),
         ("database = 3\n", "'database' must be a path string, got 3"),
         ("store = 1\n", "'store' must be a table ([store])"),
         ("database = \n", "not valid TOML"),
