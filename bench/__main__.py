@@ -1,6 +1,7 @@
 """The scale benchmark: `finops` against what DuckDB alone does with the same files, in one run.
 
     python -m bench [--rows 1000000] [--also-10m] [--memory-limit 1GB] [--json bench-results.json] [--keep DIR]
+                    [--peers [--peers-venv DIR]]
 
 For each size it generates a month (bench.generate: CUR 2.0 Parquet and legacy CUR CSV.gz at
 realistic width, a workload manifest), then measures, each command as its own process so peak
@@ -15,10 +16,11 @@ memory is the command's own:
 - `finops sql` of a typical group-by against the same query in plain DuckDB.
 
 Ratios are what to read: both sides run on the same machine in the same minute, so its noise
-cancels. finops runs with `[store] memory_limit` set (FINOPS_MEMORY_LIMIT, default 1GB here) and its
-temp directory in the work folder, so DuckDB spills instead of growing with the month; the DuckDB
-baselines run with DuckDB's defaults. Prints one table, the issue's targets met or missed, and
-writes the figures as JSON.
+cancels. finops runs with its default `[store] memory_limit` of 1GB (--memory-limit sets
+FINOPS_MEMORY_LIMIT) and its temp directory in the work folder, so DuckDB spills instead of growing
+with the month; the DuckDB baselines run with DuckDB's defaults (up to 80% of RAM). With --peers,
+focus-converter and a pandas script run on the same files too (bench.peers). Prints one table,
+the issue's targets met or missed, and writes the figures as JSON.
 """
 
 from __future__ import annotations
@@ -28,13 +30,17 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bench import peers
 from bench.generate import CHUNK_ROWS
 
 MONTH = "2026-10"
@@ -42,23 +48,48 @@ GROUP_BY = (
     "SELECT ServiceName, SubAccountId, sum(EffectiveCost) AS cost FROM cost_line_items "
     "GROUP BY ALL ORDER BY cost DESC LIMIT 20"
 )
+# Each peer against the finops command that reads the same files (the peers do less: see bench.peers).
+PEERS = {
+    "focus_converter_parquet": "finops_ingest_parquet",
+    "focus_converter_csv": "finops_ingest_csv",
+    "pandas_script_parquet": "finops_ingest_parquet",
+    "pandas_script_csv": "finops_ingest_csv",
+}
 BASELINE_ATTRIBUTION = (
     "CREATE TABLE baseline AS SELECT ResourceId, date_trunc('hour', ChargePeriodStart) AS hour, BillingCurrency, "
     "sum(BilledCost), sum(EffectiveCost), sum(ListCost), count(*) FROM cost_line_items GROUP BY ALL"
 )
 
 
-def measure(argv: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run one command as its own process: wall seconds, peak resident MiB, exit code."""
-    started = time.perf_counter()
-    child = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - started
-    stderr = child.stderr.read().decode(errors="replace") if child.stderr else ""
+def measure(
+    argv: list[str], env: dict[str, str] | None = None, *, allow_failure: bool = False, timeout: float | None = None
+) -> dict[str, Any]:
+    """Run one command as its own process: wall seconds, peak resident MiB, exit code.
+
+    A failure stops the benchmark unless `allow_failure` (the peers): then any exit but 0 is recorded with
+    the last line of its stderr. After `timeout` seconds the command's whole process group is killed.
+    """
+    with tempfile.TemporaryFile() as stderr:
+        started = time.perf_counter()
+        child = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+        timer = threading.Timer(timeout, os.killpg, (child.pid, signal.SIGKILL)) if timeout else None
+        if timer:
+            timer.start()
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
+        if timer:
+            timer.cancel()
+        stderr.seek(0)
+        message = stderr.read().decode(errors="replace").strip()
     code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 1):
-        raise SystemExit(f"{' '.join(argv[:6])} ... failed ({code}): {stderr.strip()[-400:]}")
-    return {"seconds": round(seconds, 3), "peak_mib": round(usage.ru_maxrss / 1024), "exit": code}
+    result: dict[str, Any] = {"seconds": round(seconds, 3), "peak_mib": round(usage.ru_maxrss / 1024), "exit": code}
+    # finops exits 1 when it found something to say (alerts); a peer's 1 is its failure.
+    if code != 0 if allow_failure else code not in (0, 1):
+        if not allow_failure:
+            raise SystemExit(f"{' '.join(argv[:6])} ... failed ({code}): {message[-400:]}")
+        lines = message.splitlines()
+        result["error"] = "killed after the timeout" if code == -signal.SIGKILL else (lines[-1] if lines else "")
+    return result
 
 
 def duckdb_script(db: Path, sql: str) -> list[str]:
@@ -71,7 +102,7 @@ def finops(db: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "finops", "--db", str(db), *args]
 
 
-def run_size(rows: int, work: Path, memory_limit: str | None = None) -> dict[str, Any]:
+def run_size(rows: int, work: Path, memory_limit: str | None = None, peers_bin: Path | None = None) -> dict[str, Any]:
     data = work / "data"
     # Generated in a child process: Linux carries a parent's peak RSS into its children's ru_maxrss,
     # so this process stays small for the memory figures to be the commands' own.
@@ -99,7 +130,7 @@ def run_size(rows: int, work: Path, memory_limit: str | None = None) -> dict[str
     env = {**os.environ, "FINOPS_TEMP_DIRECTORY": str(work / "spill")}
     if memory_limit:
         env["FINOPS_MEMORY_LIMIT"] = memory_limit
-    result["memory_limit"] = memory_limit
+    result["memory_limit"] = memory_limit or "finops default (1GB)"
     legacy_db, db = work / "legacy.duckdb", work / "finops.duckdb"
     result["finops_ingest_csv"] = measure(finops(legacy_db, "collect", "aws-cur", str(data / "legacy")), env)
     result["finops_ingest_parquet"] = measure(finops(db, "collect", "aws-cur", str(data / "cur2")), env)
@@ -107,6 +138,7 @@ def run_size(rows: int, work: Path, memory_limit: str | None = None) -> dict[str
     result["finops_collect_dcgm"] = measure(
         finops(db, "collect", "dcgm", str(data / f"dcgm-gpu-util-{MONTH}.json")), env
     )
+    result["exact_total"] = peers.child_value("SELECT sum(BilledCost) FROM cost_line_items", legacy_db)
     legacy_db.unlink()  # the CSV store only measured its load: keep the disk for the month being attributed
 
     scan_db = work / "scan.duckdb"
@@ -129,6 +161,9 @@ def run_size(rows: int, work: Path, memory_limit: str | None = None) -> dict[str
     result["finops_sql_group_by"] = measure(finops(db, "sql", GROUP_BY, "--format", "csv"), env)
     result["duckdb_group_by"] = measure(duckdb_script(scan_db, GROUP_BY))
 
+    if peers_bin:
+        result.update(peers.run(peers_bin, parquet, csv, work, measure))
+
     def ratio(a: str, b: str) -> float:
         return round(float(result[a]["seconds"]) / float(result[b]["seconds"]), 2)
 
@@ -138,19 +173,36 @@ def run_size(rows: int, work: Path, memory_limit: str | None = None) -> dict[str
         "attribute_vs_duckdb_scan": ratio("finops_attribute", "duckdb_scan_group_by"),
         "sql_vs_duckdb": ratio("finops_sql_group_by", "duckdb_group_by"),
     }
+    for peer, ours in PEERS.items():
+        if peer in result:
+            result["ratios"][f"{peer}_vs_finops"] = ratio(peer, ours)
     return result
 
 
 def table(results: list[dict[str, Any]]) -> str:
     measured = [k for k, v in results[0].items() if isinstance(v, dict) and "seconds" in v]
-    lines = [f"{'measure':32}" + "".join(f"{r['line_items']:>22,}" for r in results)]
+    lines = [f"{'measure':40}" + "".join(f"{r['line_items']:>22,}" for r in results)]
     for key in measured:
         cells = "".join(f"{r[key]['seconds']:>12.2f} s {r[key]['peak_mib']:>5} MiB" for r in results)
-        lines.append(f"{key:32}{cells}")
+        lines.append(f"{key:40}{cells}")
     for key in results[0]["ratios"]:
-        lines.append(f"{'ratio ' + key:32}" + "".join(f"{r['ratios'][key]:>21.2f}x" for r in results))
-    lines.append(f"{'report HTML size':32}" + "".join(f"{r['report_html_kib']:>18} KiB" for r in results))
+        lines.append(f"{'ratio ' + key:40}" + "".join(f"{r['ratios'][key]:>21.2f}x" for r in results))
+    lines.append(f"{'report HTML size':40}" + "".join(f"{r['report_html_kib']:>18} KiB" for r in results))
+    for peer in (p for p in PEERS if p in results[0]):
+        for r in results:
+            lines.append(f"{peer} at {r['line_items']:,}: {peer_summary(r[peer], r['line_items'], r['exact_total'])}")
     return "\n".join(lines)
+
+
+def peer_summary(run: dict[str, Any], rows: int, exact: str) -> str:
+    """Whether the peer finished and read every line; for the pandas script, how far its float total is off."""
+    if "error" in run:
+        return f"FAILED after {run['seconds']:.2f} s: {run['error'][:200]}"
+    said = f"{run.get('rows', 0):,} of {rows:,} lines out"
+    if "total" in run:
+        off = Decimal(run["total"]) - Decimal(exact)
+        said += f"; total {run['total']} vs exact {exact} ({off:+.2E} off)"
+    return said
 
 
 def targets(results: list[dict[str, Any]]) -> list[str]:
@@ -183,9 +235,14 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
     parser.add_argument(
-        "--memory-limit", default="1GB", help="[store] memory_limit for the finops commands ('' for DuckDB's default)"
+        "--memory-limit", help="[store] memory_limit for the finops commands (default: finops's own, 1GB)"
     )
+    parser.add_argument(
+        "--peers", action="store_true", help="also run focus-converter and a pandas script on the same files"
+    )
+    parser.add_argument("--peers-venv", type=Path, default=Path.home() / ".cache" / "finops-bench" / "peers")
     args = parser.parse_args()
+    peers_bin = peers.install(args.peers_venv) if args.peers else None
     sizes = [args.rows, *([10_000_000] if args.also_10m else [])]
     results = []
     for rows in sizes:
@@ -193,7 +250,7 @@ def main() -> None:
             work = (args.keep / str(rows)) if args.keep else Path(tmp)
             work.mkdir(parents=True, exist_ok=True)
             print(f"running {rows:,} line items in {work} ...", file=sys.stderr)
-            results.append(run_size(rows, work, args.memory_limit or None))
+            results.append(run_size(rows, work, args.memory_limit, peers_bin))
     machine = f"{platform.machine()} {os.cpu_count()} cores, python {platform.python_version()}"
     print(f"machine: {machine}")
     print(table(results))

@@ -181,47 +181,49 @@ LEGACY = [
     ),
     *(f"discount/{n}" for n in ("BundledDiscount", "TotalDiscount")),
 ]
-# product/* columns: the top-level ones CUR 2.0 keeps, then ones it folds into the `product` map.
+# product/* columns as the legacy CSV names them (camelCase, as AWS writes them; CUR 2.0's names are their
+# snake-case form): the top-level ones CUR 2.0 keeps, then the ones it folds into the `product` map.
 PRODUCT_TOP = (
     "comment",
-    "fee_code",
-    "fee_description",
-    "from_location",
-    "from_location_type",
-    "from_region_code",
-    "instance_family",
-    "instance_type",
+    "feeCode",
+    "feeDescription",
+    "fromLocation",
+    "fromLocationType",
+    "fromRegionCode",
+    "instanceFamily",
+    "instanceType",
     "instancesku",
     "location",
-    "location_type",
+    "locationType",
     "operation",
-    "pricing_unit",
-    "product_family",
-    "region_code",
+    "pricingUnit",
+    "productFamily",
+    "regionCode",
     "servicecode",
     "sku",
-    "to_location",
-    "to_location_type",
-    "to_region_code",
+    "toLocation",
+    "toLocationType",
+    "toRegionCode",
     "usagetype",
 )
 PRODUCT_MAP = (
-    "product_name",
+    "ProductName",
+    "region",
     "gpu",
-    "gpu_memory",
+    "gpuMemory",
     "vcpu",
     "memory",
     "storage",
-    "network_performance",
-    "physical_processor",
-    "clock_speed",
+    "networkPerformance",
+    "physicalProcessor",
+    "clockSpeed",
     "tenancy",
-    "operating_system",
-    "license_model",
-    "pre_installed_sw",
+    "operatingSystem",
+    "licenseModel",
+    "preInstalledSw",
     "capacitystatus",
     "marketoption",
-    "normalization_size_factor",
+    "normalizationSizeFactor",
 )
 TAGS = ("team", "project", "env", "training_run", "deployment", "owner", "cost_center", "kubernetes_io_cluster")
 COST_CATEGORIES = ("business_unit", "environment")
@@ -369,21 +371,22 @@ def _values() -> dict[str, str]:
         "savingsPlan/SavingsPlanEffectiveCost": "CASE line_type WHEN 'SavingsPlanCoveredUsage' "
         "THEN (amount * rate * 0.72)::DECIMAL(38, 10) END",
         "savingsPlan/OfferingType": "CASE line_type WHEN 'SavingsPlanCoveredUsage' THEN 'ComputeSavingsPlans' END",
-        "product/instance_type": "instance_type",
-        "product/region_code": "'us-east-1'",
-        "product/product_family": "CASE WHEN instance_type <> '' THEN 'Compute Instance' ELSE 'Storage' END",
+        "product/instanceType": "instance_type",
+        "product/regionCode": "'us-east-1'",
+        "product/productFamily": "CASE WHEN instance_type <> '' THEN 'Compute Instance' ELSE 'Storage' END",
         "product/servicecode": "product_code",
         "product/usagetype": "usage_type",
         "product/operation": "operation",
-        "product/instance_family": "split_part(replace(instance_type, 'ml.', ''), '.', 1)",
+        "product/instanceFamily": "split_part(replace(instance_type, 'ml.', ''), '.', 1)",
         "product/location": "'US East (N. Virginia)'",
-        "product/location_type": "'AWS Region'",
+        "product/locationType": "'AWS Region'",
         "product/sku": "upper(substr(md5(usage_type), 1, 16))",
-        "product/pricing_unit": "unit",
-        "product/product_name": "product_code",
+        "product/pricingUnit": "unit",
+        "product/ProductName": "product_code",
+        "product/region": "'us-east-1'",
         "product/gpu": "CASE WHEN gpus > 0 THEN gpus END",
         "product/tenancy": "'Shared'",
-        "product/operating_system": "CASE WHEN instance_type <> '' THEN 'Linux' END",
+        "product/operatingSystem": "CASE WHEN instance_type <> '' THEN 'Linux' END",
         "resourceTags/user:team": "team",
         "resourceTags/user:project": "'proj-' || (hash(team) % 9)",
         "resourceTags/user:env": "'prod'",
@@ -423,10 +426,11 @@ def _typed(name: str, sql: str | None, parquet: bool) -> str:
     return f"coalesce(({sql})::VARCHAR, '')"
 
 
-def _map(values: dict[str, str], legacy_prefix: str, keys: tuple[str, ...], key_prefix: str) -> str:
+def _map(values: dict[str, str], legacy_prefix: str, keys: dict[str, str]) -> str:
+    """A CUR 2.0 MAP column from the legacy columns `legacy_prefix + k`, keyed by `keys[k]`."""
     entries = ", ".join(
-        f"{{'k': '{key_prefix}{k}', 'v': ({values[legacy_prefix + k]})::VARCHAR}}"
-        for k in keys
+        f"{{'k': '{key}', 'v': ({values[legacy_prefix + k]})::VARCHAR}}"
+        for k, key in keys.items()
         if legacy_prefix + k in values
     )
     return f"map_from_entries(list_filter([{entries}], lambda e: e.v IS NOT NULL))"
@@ -438,11 +442,13 @@ def select_list(parquet: bool) -> str:
     if not parquet:
         return ",\n".join(f'{_typed(c, values.get(c), False)} AS "{c}"' for c in legacy_columns())
     columns = [f"{_typed(c, values.get(c), True)} AS {snake(c)}" for c in LEGACY]
-    columns += [f"{_typed(f'product/{p}', values.get(f'product/{p}'), True)} AS product_{p}" for p in PRODUCT_TOP]
+    product = [f"product/{p}" for p in PRODUCT_TOP]
+    columns += [f"{_typed(c, values.get(c), True)} AS {snake(c)}" for c in product]
+    product_keys = {p: snake(f"product/{p}").removeprefix("product_") for p in PRODUCT_MAP}
     columns += [
-        f"{_map(values, 'product/', PRODUCT_MAP, '')} AS product",
-        f"{_map(values, 'resourceTags/user:', TAGS, 'user_')} AS resource_tags",
-        f"{_map(values, 'costCategory/', COST_CATEGORIES, '')} AS cost_category",
+        f"{_map(values, 'product/', product_keys)} AS product",
+        f"{_map(values, 'resourceTags/user:', {t: f'user_{t}' for t in TAGS})} AS resource_tags",
+        f"{_map(values, 'costCategory/', {c: c for c in COST_CATEGORIES})} AS cost_category",
         "MAP {}::MAP(VARCHAR, DOUBLE) AS discount",
         "map_from_entries([{'k': 'user_team', 'v': team}]) AS tags",
     ]
