@@ -41,7 +41,8 @@ $(VALIDATOR)/bin/focus-validator:
 validator: $(VALIDATOR)/bin/focus-validator
 
 # Benchmarks (not tests): finops against DuckDB alone on the same generated files. ROWS=… to size;
-# BENCH_ARGS=--also-10m adds the 10M-line month.
+# BENCH_ARGS=--also-10m adds the 10M-line month; BENCH_ARGS=--peers also runs focus-converter and a
+# pandas script on the same files (installed from PyPI into their own venv, not finops dependencies).
 ROWS ?= 1000000
 bench: $(STAMP)
 	$(BIN)/python -m bench --rows $(ROWS) $(BENCH_ARGS)

@@ -174,7 +174,7 @@ def run_size(rows: int, work: Path, memory_limit: str | None = None, peers_bin: 
         "sql_vs_duckdb": ratio("finops_sql_group_by", "duckdb_group_by"),
     }
     for peer, ours in PEERS.items():
-        if peer in result:
+        if peer in result and "error" not in result[peer]:
             result["ratios"][f"{peer}_vs_finops"] = ratio(peer, ours)
     return result
 
@@ -186,7 +186,8 @@ def table(results: list[dict[str, Any]]) -> str:
         cells = "".join(f"{r[key]['seconds']:>12.2f} s {r[key]['peak_mib']:>5} MiB" for r in results)
         lines.append(f"{key:40}{cells}")
     for key in results[0]["ratios"]:
-        lines.append(f"{'ratio ' + key:40}" + "".join(f"{r['ratios'][key]:>21.2f}x" for r in results))
+        cells = "".join(f"{r['ratios'][key]:>21.2f}x" if key in r["ratios"] else f"{'-':>22}" for r in results)
+        lines.append(f"{'ratio ' + key:40}{cells}")
     lines.append(f"{'report HTML size':40}" + "".join(f"{r['report_html_kib']:>18} KiB" for r in results))
     for peer in (p for p in PEERS if p in results[0]):
         for r in results:

@@ -4,7 +4,7 @@
 
 Everything is generated inside DuckDB from `range()` and `hash(row, seed)`, written with COPY in
 chunks, so 10M rows never pass through Python objects and the output is the same for the same seed.
-The shape follows real exports (../shared/reference/aws-cur.md): 125 CUR 2.0 columns (MAP columns
+The shape follows real exports (../shared/reference/aws-cur.md): 124 CUR 2.0 columns (MAP columns
 `product`, `resource_tags`, `cost_category`, `discount`), the legacy CSV's `lineItem/UnblendedCost`
 names with one `resourceTags/user:*` and `product/*` column per key, manifests as AWS writes them, a
 few thousand resources of which a share are GPU instances and SageMaker jobs, twenty teams, a Savings
