@@ -28,7 +28,7 @@ class StoreSettings:
     to wait for a busy store. The memory limit is 1 GB unless set: a 10M-line month runs in about 1.2 GiB
     resident, spilling to the temp directory, where DuckDB alone would take up to 80% of RAM."""
 
-    memory_limit: str | None = "1GB"
+    memory_limit: str = "1GB"
     threads: int | None = None
     temp_directory: Path | None = None
     lock_wait: int = 60  # seconds any command waits while another finops process holds the store; 0 fails at once
