@@ -112,6 +112,19 @@ def _batches(con: duckdb.DuckDBPyConnection) -> Iterator[Finding]:
 
 
 # daily_costs (migration 0006) against the line items it sums, group by group: batches that disagree.
+def _surplus(left: str, right: str) -> str:
+    """The rows one of two relations (same columns, same order) holds more often than the other.
+
+    One grouping over both, which DuckDB spills to disk under its memory limit; EXCEPT ALL both ways
+    holds two hash tables at once and ran out of memory on a 10M-line month under the 1 GB default.
+    """
+    return (
+        f"SELECT * EXCLUDE (side) FROM (SELECT * EXCLUDE (side), sum(side) AS side FROM ("
+        f"SELECT *, 1 AS side FROM {left} UNION ALL BY NAME SELECT *, -1 AS side FROM {right}"
+        ") GROUP BY ALL HAVING sum(side) <> 0)"
+    )
+
+
 _DAILY_COLUMNS = (
     "BillingPeriodStart, ProviderName, x_Provider, BillingAccountId, SubAccountId, SubAccountName, ServiceName, "
     "ServiceCategory, RegionId, ChargeCategory, ChargeFrequency, BillingCurrency"
@@ -126,9 +139,7 @@ WITH lines AS (
 ), kept AS (
     SELECT batch_id, day, is_over_a_day, {_DAILY_COLUMNS}, billed_cost, effective_cost, list_cost, line_items
     FROM daily_costs
-), differ AS (
-    (SELECT * FROM lines EXCEPT ALL SELECT * FROM kept) UNION ALL (SELECT * FROM kept EXCEPT ALL SELECT * FROM lines)
-)
+), differ AS ({_surplus("lines", "kept")})
 SELECT batch_id, count(*) FROM differ GROUP BY batch_id ORDER BY batch_id
 """
 
@@ -151,9 +162,7 @@ WITH shares AS (
     SELECT batch_id, {_ALLOCATION_COLUMNS}, sum(billed_cost) AS billed_cost, sum(effective_cost) AS effective_cost,
            sum(list_cost) AS list_cost, CAST(sum(allocations) AS BIGINT) AS allocations
     FROM daily_allocations GROUP BY ALL
-), differ AS (
-    (SELECT * FROM shares EXCEPT ALL SELECT * FROM kept) UNION ALL (SELECT * FROM kept EXCEPT ALL SELECT * FROM shares)
-)
+), differ AS ({_surplus("shares", "kept")})
 SELECT strftime(billing_period_start, '%Y-%m') AS period, count(*) FROM differ GROUP BY ALL ORDER BY period
 """
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from finops import doctor
 from tests.conftest import one_line_error, query
 from tests.test_allocations import load
 
@@ -145,3 +149,32 @@ def test_unmatched_workload_names_and_a_missing_alias_file_are_named(run, attrib
 
 def test_doctor_without_a_store_is_a_one_line_error(run):
     assert "no store at " in one_line_error(run("doctor"))
+
+
+def test_a_daily_group_counted_twice_is_a_problem(run, attributed):
+    """daily_costs against its line items is a multiset comparison: a duplicated group is found too."""
+    tamper(attributed, "INSERT INTO daily_costs SELECT * FROM daily_costs ORDER BY ALL LIMIT 1")
+    result = run("doctor", "--format", "csv")
+    assert result.exit_code == 1
+    assert "daily_costs disagrees with its line items in 1 day group(s)" in result.stdout
+
+
+ROW = st.tuples(st.sampled_from(["a", "b", None]), st.integers(0, 2), st.sampled_from([Decimal("1.5"), None]))
+
+
+@given(left=st.lists(ROW, max_size=8), right=st.lists(ROW, max_size=8))
+@settings(max_examples=150, deadline=None)
+def test_surplus_finds_exactly_what_except_all_both_ways_finds(left, right):
+    """The doctor's one spilling grouping gives the rows EXCEPT ALL in either direction gives (NULLs equal)."""
+    con = duckdb.connect()
+    for name, rows in (("l", left), ("r", right)):
+        con.execute(f"CREATE TABLE {name} (k VARCHAR, n INTEGER, v DECIMAL(38, 18))")
+        if rows:
+            con.executemany(f"INSERT INTO {name} VALUES (?, ?, ?)", rows)
+    surplus = con.execute(f"SELECT * FROM ({doctor._surplus('l', 'r')}) ORDER BY ALL").fetchall()
+    expected = con.execute(
+        "SELECT DISTINCT * FROM ((SELECT * FROM l EXCEPT ALL SELECT * FROM r) "
+        "UNION ALL (SELECT * FROM r EXCEPT ALL SELECT * FROM l)) ORDER BY ALL"
+    ).fetchall()
+    assert surplus == expected
+    con.close()
