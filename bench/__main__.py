@@ -12,7 +12,7 @@ memory is the command's own:
 - `finops collect dcgm` of the month's GPU utilisation (a saved query_range answer);
 - attribution: `finops attribute` (placements and utilisation included) against a DuckDB
   scan-and-group-by of the same line items;
-- `finops report` and `finops alert --dry-run` wall time on the attributed month;
+- `finops doctor`, `finops report` and `finops alert --dry-run` wall time on the attributed month;
 - `finops sql` of a typical group-by against the same query in plain DuckDB.
 
 Ratios are what to read: both sides run on the same machine in the same minute, so its noise
@@ -145,6 +145,9 @@ def run_size(rows: int, work: Path, memory_limit: str | None = None, peers_bin: 
     shutil.copy(db, scan_db)
     result["duckdb_scan_group_by"] = measure(duckdb_script(scan_db, BASELINE_ATTRIBUTION))
     result["finops_attribute"] = measure(finops(db, "attribute", "--period", MONTH), env)
+    result["finops_doctor"] = measure(finops(db, "doctor", "--format", "csv"), env)
+    if result["finops_doctor"]["exit"] != 0:  # the month must be consistent for the figures to mean anything
+        raise SystemExit(f"finops doctor found problems in {db}: run `finops --db {db} doctor`")
 
     config = work / "finops.toml"
     config.write_text(

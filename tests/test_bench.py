@@ -106,10 +106,12 @@ def test_the_harness_records_every_measure_and_the_targets(tmp_path: Path) -> No
     measured = {k for k, v in result.items() if isinstance(v, dict) and "seconds" in v}
     assert measured == {
         "duckdb_load_parquet", "duckdb_load_csv", "finops_ingest_csv", "finops_ingest_parquet",
-        "finops_collect_dcgm", "duckdb_scan_group_by", "finops_attribute", "finops_report", "finops_alert",
+        "finops_collect_dcgm", "duckdb_scan_group_by", "finops_attribute", "finops_doctor", "finops_report",
+        "finops_alert",
         "finops_sql_group_by", "duckdb_group_by",
     }  # fmt: skip
     assert all(result[k]["exit"] in (0, 1) and result[k]["peak_mib"] > 0 for k in measured)
+    assert result["finops_doctor"]["exit"] == 0
     assert set(result["ratios"]) == {
         "ingest_parquet_vs_duckdb", "ingest_csv_vs_duckdb", "attribute_vs_duckdb_scan", "sql_vs_duckdb"
     }  # fmt: skip
