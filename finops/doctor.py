@@ -111,20 +111,20 @@ def _batches(con: duckdb.DuckDBPyConnection) -> Iterator[Finding]:
         yield Finding("batches", "ok", f"{current} current batches agree with their line items")
 
 
-# daily_costs (migration 0006) against the line items it sums, group by group: batches that disagree.
 def _surplus(left: str, right: str) -> str:
-    """The rows one of two relations (same columns, same order) holds more often than the other.
+    """The rows one of two relations (same column names) holds more often than the other.
 
     One grouping over both, which DuckDB spills to disk under its memory limit; EXCEPT ALL both ways
     holds two hash tables at once and ran out of memory on a 10M-line month under the 1 GB default.
     """
     return (
-        f"SELECT * EXCLUDE (side) FROM (SELECT * EXCLUDE (side), sum(side) AS side FROM ("
+        "SELECT * EXCLUDE (side) FROM (SELECT * EXCLUDE (side), sum(side) AS side FROM ("
         f"SELECT *, 1 AS side FROM {left} UNION ALL BY NAME SELECT *, -1 AS side FROM {right}"
         ") GROUP BY ALL HAVING sum(side) <> 0)"
     )
 
 
+# daily_costs (migration 0006) against the line items it sums, group by group: batches that disagree.
 _DAILY_COLUMNS = (
     "BillingPeriodStart, ProviderName, x_Provider, BillingAccountId, SubAccountId, SubAccountName, ServiceName, "
     "ServiceCategory, RegionId, ChargeCategory, ChargeFrequency, BillingCurrency"
