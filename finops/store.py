@@ -65,9 +65,7 @@ def connect(settings: Settings, read_only: bool = False, sandbox: bool = False) 
         path.parent.mkdir(parents=True, exist_ok=True)
     elif _needs_migration(settings):
         connect(settings).close()
-    config: dict[str, Any] = {}
-    if settings.store.memory_limit:
-        config["memory_limit"] = settings.store.memory_limit
+    config: dict[str, Any] = {"memory_limit": settings.store.memory_limit}
     if settings.store.threads:
         config["threads"] = settings.store.threads
     if settings.store.temp_directory:
