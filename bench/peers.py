@@ -23,6 +23,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bench import child_value
+
 REQUIREMENTS = ("focus-converter==1.0.0", "click<8.2", "multimethod<1.11", "pandas")
 TIMEOUT_SECONDS = 3600  # focus-converter waits forever for its writer processes when its plan fails
 
@@ -59,18 +61,6 @@ def install(venv: Path) -> Path:
     subprocess.run([str(bin_dir / "pip"), "install", "--quiet", *REQUIREMENTS], check=True)
     marker.write_text("\n".join(REQUIREMENTS))
     return bin_dir
-
-
-def child_value(sql: str, db: Path | None = None) -> str:
-    """One value from DuckDB, asked in a child process: Linux carries a parent's peak resident memory into
-    its children's, so the benchmark's own process stays small for the commands' figures to be their own."""
-    code = (
-        "import sys, duckdb\n"
-        "con = duckdb.connect(sys.argv[2], read_only=True) if len(sys.argv) > 2 else duckdb.connect()\n"
-        "print(con.execute(sys.argv[1]).fetchall()[0][0])"
-    )
-    argv = [sys.executable, "-c", code, sql, *([str(db)] if db else [])]
-    return subprocess.run(argv, check=True, capture_output=True, text=True).stdout.strip()
 
 
 def _output_rows(folder: Path) -> int:
@@ -134,4 +124,4 @@ def _summary_totals(summary: Path) -> tuple[int, Decimal]:
     """Lines read and the cost a pandas user would report: the sum of the summary's float sums, as written."""
     with summary.open(newline="") as f:
         rows = list(csv.DictReader(f))
-    return sum(int(r["lines"]) for r in rows), sum((Decimal(r["cost"]) for r in rows if r["cost"]), Decimal(0))
+    return sum(int(r["lines"]) for r in rows), sum((Decimal(r["cost"]) for r in rows), Decimal(0))
